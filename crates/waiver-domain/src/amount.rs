@@ -1,0 +1,374 @@
+//! Exact amounts: money in minor units, quantities in grams, rates in parts per million,
+//! exchange rates to four decimals, and the one rounding rule (half-up to the fen).
+//!
+//! No floating point anywhere. Intermediate duty amounts are [`CnyExact`] (10⁻¹² CNY, `i128`),
+//! so every product of value × rate or quantity × specific amount is exact until it is rounded.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use thiserror::Error;
+
+use crate::codes::Currency;
+
+/// Why a number did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NumberError {
+    #[error("`{0}` is not a decimal number; write digits with an optional `.` and no thousands separators, e.g. 1234.56")]
+    Malformed(String),
+    #[error("`{value}` has more than {max} decimal places")]
+    TooPrecise { value: String, max: u32 },
+    #[error("`{0}` is too large")]
+    TooLarge(String),
+    #[error("`{0}` is negative; give a positive amount")]
+    Negative(String),
+    #[error("`{0}` is zero; give a positive amount")]
+    Zero(String),
+}
+
+/// Parses a plain decimal (`-12.5`, `0.3`, `100`) into an integer scaled by 10^`scale`.
+/// Rejects more than `scale` significant decimals and more than 15 integer digits.
+pub fn parse_scaled(raw: &str, scale: u32) -> Result<i64, NumberError> {
+    let s = raw.trim();
+    let b = s.as_bytes();
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let malformed = || NumberError::Malformed(raw.to_owned());
+    if body.is_empty() {
+        return Err(malformed());
+    }
+    let mut int_part: i64 = 0;
+    let mut int_digits = 0u32;
+    let mut frac: i64 = 0;
+    let mut frac_digits = 0u32;
+    let mut seen_dot = false;
+    let mut any_digit = false;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => {
+                any_digit = true;
+                let d = i64::from(c - b'0');
+                if seen_dot {
+                    if frac_digits == scale {
+                        if d != 0 {
+                            return Err(NumberError::TooPrecise {
+                                value: raw.to_owned(),
+                                max: scale,
+                            });
+                        }
+                        continue;
+                    }
+                    frac = frac * 10 + d;
+                    frac_digits += 1;
+                } else {
+                    if int_digits >= 15 {
+                        return Err(NumberError::TooLarge(raw.to_owned()));
+                    }
+                    if int_part != 0 || d != 0 {
+                        int_digits += 1;
+                    }
+                    int_part = int_part * 10 + d;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return Err(malformed()),
+        }
+    }
+    if !any_digit {
+        return Err(malformed());
+    }
+    let pow = 10i64.pow(scale);
+    let v = int_part
+        .checked_mul(pow)
+        .and_then(|v| v.checked_add(frac * 10i64.pow(scale - frac_digits)))
+        .ok_or_else(|| NumberError::TooLarge(raw.to_owned()))?;
+    Ok(if neg { -v } else { v })
+}
+
+/// Writes `v / 10^scale` with exactly `min_frac`..`scale` decimals (trailing zeros trimmed to `min_frac`).
+pub fn format_scaled(v: i128, scale: u32, min_frac: u32) -> String {
+    let pow = 10i128.pow(scale);
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    let int = a / pow as u128;
+    let mut frac = a % pow as u128;
+    let mut digits = scale;
+    while digits > min_frac && frac.is_multiple_of(10) {
+        frac /= 10;
+        digits -= 1;
+    }
+    if digits == 0 {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac:0width$}", width = digits as usize)
+    }
+}
+
+/// Divides by `10^places`, rounding half away from zero ("half-up" for the positive amounts of tax).
+pub fn div_round_half_up(v: i128, places: u32) -> i128 {
+    let d = 10i128.pow(places);
+    let q = v / d;
+    let r = v % d;
+    if r.abs() * 2 >= d {
+        q + v.signum()
+    } else {
+        q
+    }
+}
+
+/// CNY in fen (0.01 CNY): every rounded tax amount and customs value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fen(pub i64);
+
+impl Fen {
+    pub fn to_exact(self) -> CnyExact {
+        CnyExact(i128::from(self.0) * CnyExact::PER_FEN)
+    }
+}
+impl fmt::Display for Fen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_scaled(i128::from(self.0), 2, 2))
+    }
+}
+impl std::ops::Add for Fen {
+    type Output = Fen;
+    fn add(self, o: Fen) -> Fen {
+        Fen(self.0 + o.0)
+    }
+}
+impl std::ops::Sub for Fen {
+    type Output = Fen;
+    fn sub(self, o: Fen) -> Fen {
+        Fen(self.0 - o.0)
+    }
+}
+impl Serialize for Fen {
+    /// Serialised as a decimal string in CNY, e.g. `"1234.50"`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An exact, unrounded CNY amount in units of 10⁻¹² CNY.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CnyExact(pub i128);
+
+impl CnyExact {
+    pub const PER_FEN: i128 = 10_000_000_000;
+    /// The single rounding point for tax amounts: half-up to the fen.
+    pub fn round_to_fen(self) -> Fen {
+        // A duty on a bounded value and quantity stays far inside i64 fen.
+        Fen(div_round_half_up(self.0, 10) as i64)
+    }
+}
+impl std::ops::Add for CnyExact {
+    type Output = CnyExact;
+    fn add(self, o: CnyExact) -> CnyExact {
+        CnyExact(self.0 + o.0)
+    }
+}
+
+/// A rate in parts per million of the base: 1% = 10 000, 100% = 1 000 000.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RatePpm(pub i64);
+
+impl RatePpm {
+    /// Parses a percentage with up to four decimals: `25`, `2.5`, `178.6`.
+    pub fn parse_pct(raw: &str) -> Result<Self, NumberError> {
+        let v = parse_scaled(raw, 4)?;
+        if v < 0 {
+            return Err(NumberError::Negative(raw.to_owned()));
+        }
+        if v > 10_000 * 10_000 {
+            return Err(NumberError::TooLarge(raw.to_owned()));
+        }
+        Ok(RatePpm(v))
+    }
+    /// The percentage as a short decimal: `25`, `2.5`, `30.5`.
+    pub fn pct_string(self) -> String {
+        format_scaled(i128::from(self.0), 4, 0)
+    }
+    pub fn of(self, base: CnyExact) -> CnyExact {
+        CnyExact(base.0 * i128::from(self.0) / 1_000_000)
+    }
+}
+impl Serialize for RatePpm {
+    /// Serialised as a percentage string, e.g. `"30.5"`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.pct_string())
+    }
+}
+impl fmt::Display for RatePpm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.pct_string())
+    }
+}
+
+/// The unit a quantity is declared in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QtyUnit {
+    Kg,
+    T,
+}
+
+impl QtyUnit {
+    pub fn parse(raw: &str) -> Option<QtyUnit> {
+        match raw.trim() {
+            "kg" | "KG" | "Kg" => Some(QtyUnit::Kg),
+            "t" | "T" => Some(QtyUnit::T),
+            _ => None,
+        }
+    }
+    pub fn grams(self) -> i64 {
+        match self {
+            QtyUnit::Kg => 1_000,
+            QtyUnit::T => 1_000_000,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QtyUnit::Kg => "kg",
+            QtyUnit::T => "t",
+        }
+    }
+}
+
+/// A mass, exact to the gram. At most 100 million tonnes (a sanity limit on input).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Quantity {
+    pub grams: i64,
+}
+
+impl Quantity {
+    pub const MAX_GRAMS: i64 = 100_000_000 * 1_000_000;
+
+    /// Parses a positive decimal in `unit`, exact to the gram.
+    pub fn parse(raw: &str, unit: QtyUnit) -> Result<Self, NumberError> {
+        let scale = match unit {
+            QtyUnit::Kg => 3,
+            QtyUnit::T => 6,
+        };
+        let grams = parse_scaled(raw, scale)?;
+        if grams < 0 {
+            return Err(NumberError::Negative(raw.to_owned()));
+        }
+        if grams == 0 {
+            return Err(NumberError::Zero(raw.to_owned()));
+        }
+        if grams > Self::MAX_GRAMS {
+            return Err(NumberError::TooLarge(raw.to_owned()));
+        }
+        Ok(Quantity { grams })
+    }
+    pub fn kg_string(self) -> String {
+        format_scaled(i128::from(self.grams), 3, 0)
+    }
+}
+
+/// An amount of money in hundredths of its currency. At most 10¹³ units (a sanity limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Money {
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub const MAX_MINOR: i64 = 10_000_000_000_000 * 100;
+
+    /// Parses a positive decimal with at most two decimals.
+    pub fn parse(raw: &str, currency: Currency) -> Result<Self, NumberError> {
+        let minor = parse_scaled(raw, 2)?;
+        if minor < 0 {
+            return Err(NumberError::Negative(raw.to_owned()));
+        }
+        if minor == 0 {
+            return Err(NumberError::Zero(raw.to_owned()));
+        }
+        if minor > Self::MAX_MINOR {
+            return Err(NumberError::TooLarge(raw.to_owned()));
+        }
+        Ok(Money { minor, currency })
+    }
+}
+
+/// CNY per one unit of a foreign currency, to four decimals (as customs publishes it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FxRate {
+    pub cny_per_unit_e4: i64,
+}
+
+impl FxRate {
+    pub fn parse(raw: &str) -> Result<Self, NumberError> {
+        let v = parse_scaled(raw, 4)?;
+        if v <= 0 {
+            return Err(NumberError::Negative(raw.to_owned()));
+        }
+        Ok(FxRate { cny_per_unit_e4: v })
+    }
+    /// Converts foreign minor units to fen, rounding half-up once (the customs value rounding point).
+    pub fn convert(self, minor: i64) -> Fen {
+        Fen(div_round_half_up(i128::from(minor) * i128::from(self.cny_per_unit_e4), 4) as i64)
+    }
+}
+impl fmt::Display for FxRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_scaled(i128::from(self.cny_per_unit_e4), 4, 4))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_parsing_is_exact() {
+        assert_eq!(parse_scaled("12.5", 2), Ok(1250));
+        assert_eq!(parse_scaled("0.3", 4), Ok(3000));
+        assert_eq!(parse_scaled("-1", 0), Ok(-1));
+        assert_eq!(parse_scaled("1.230", 2), Ok(123));
+        assert!(matches!(
+            parse_scaled("1.234", 2),
+            Err(NumberError::TooPrecise { .. })
+        ));
+        for bad in ["", ".", "1,000", "1e5", "abc", "1.2.3", "--1", " "] {
+            assert!(parse_scaled(bad, 2).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            parse_scaled("1234567890123456", 0),
+            Err(NumberError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn rounding_is_half_up_at_the_fen() {
+        assert_eq!(div_round_half_up(12345, 1), 1235);
+        assert_eq!(div_round_half_up(12344, 1), 1234);
+        assert_eq!(div_round_half_up(-12345, 1), -1235);
+        assert_eq!(CnyExact(CnyExact::PER_FEN / 2).round_to_fen(), Fen(1));
+        assert_eq!(CnyExact(CnyExact::PER_FEN / 2 - 1).round_to_fen(), Fen(0));
+    }
+
+    #[test]
+    fn quantities_and_money_reject_nonsense() {
+        assert_eq!(Quantity::parse("1.5", QtyUnit::T).unwrap().grams, 1_500_000);
+        assert!(matches!(
+            Quantity::parse("-5", QtyUnit::Kg),
+            Err(NumberError::Negative(_))
+        ));
+        assert!(matches!(
+            Quantity::parse("0", QtyUnit::Kg),
+            Err(NumberError::Zero(_))
+        ));
+        assert!(Quantity::parse("0.0001", QtyUnit::Kg).is_err());
+        assert_eq!(Money::parse("100.10", Currency::USD).unwrap().minor, 10010);
+        assert_eq!(FxRate::parse("7.0883").unwrap().convert(10000), Fen(70883));
+        assert_eq!(FxRate::parse("6.5616").unwrap().convert(1), Fen(7)); // 6.5616 fen → 7
+        assert_eq!(RatePpm::parse_pct("30.5").unwrap().pct_string(), "30.5");
+        assert_eq!(RatePpm(250_000).to_string(), "25%");
+        assert_eq!(Fen(-5).to_string(), "-0.05");
+    }
+}

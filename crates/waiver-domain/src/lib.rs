@@ -1,0 +1,23 @@
+//! Waiver's pure core: the types every layer speaks (tariff codes, origins, money, quantities,
+//! Beijing instants), the effective-dated tariff schedule, and the duty engine that assesses a
+//! declaration line layer by layer.
+//!
+//! Architecture invariant: this crate does no I/O (no files, network, clock, async or SQL).
+//! Callers hand it bytes and instants; it hands back values and errors.
+
+pub mod amount;
+pub mod codes;
+pub mod declaration;
+pub mod engine;
+pub mod schedule;
+pub mod schedule_csv;
+pub mod time;
+
+pub use amount::{CnyExact, Fen, FxRate, Money, QtyUnit, Quantity, RatePpm};
+pub use codes::{CodePrefix, CountryCode, Currency, Origin, RegistrationCode, TariffCode};
+pub use declaration::{FieldError, ParsedLine, RawLine};
+pub use engine::{
+    assess, AppliedLayer, AssessError, Assessment, LayerStatus, Lift, LineInput, Warning,
+};
+pub use schedule::{Confidence, DutyExpr, Measure, MeasureKind, Role, Schedule, TariffLine};
+pub use time::{BjTime, Month, Precision};

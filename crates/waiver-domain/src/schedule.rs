@@ -1,0 +1,413 @@
+//! The effective-dated tariff schedule: nomenclature lines, measures in layers, and the monthly
+//! customs exchange-rate table, indexed for sub-microsecond look-ups.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::amount::{FxRate, QtyUnit, RatePpm};
+use crate::codes::{CodePrefix, CountryCode, Currency, Origin, TariffCode};
+use crate::time::{BjTime, Month};
+
+/// How far to trust a figure, carried from the reference data to every output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    Sourced,
+    SingleSource,
+    Inferred,
+    Unverified,
+    Approximate,
+}
+
+impl Confidence {
+    pub fn parse(raw: &str) -> Option<Confidence> {
+        Some(match raw.trim() {
+            "sourced" => Confidence::Sourced,
+            "single-source" => Confidence::SingleSource,
+            "inferred" => Confidence::Inferred,
+            "unverified" => Confidence::Unverified,
+            "approximate" => Confidence::Approximate,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Sourced => "sourced",
+            Confidence::SingleSource => "single-source",
+            Confidence::Inferred => "inferred",
+            Confidence::Unverified => "unverified",
+            Confidence::Approximate => "approximate",
+        }
+    }
+}
+
+/// What a measure is; its [`Role`] decides how it combines with others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureKind {
+    Mfn,
+    Provisional,
+    OutOfQuota,
+    General,
+    Additional,
+    AntiDumpingDeposit,
+    AntiDumping,
+    Countervailing,
+    Safeguard,
+    SafeguardOverQuota,
+    Vat,
+}
+
+/// How a kind of measure enters an assessment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// One base rate per line: provisional over MFN; out-of-quota for quota goods not declared in quota.
+    Base,
+    /// Layers that add to the base ("calculated in aggregate").
+    Additional,
+    /// Applies only when a condition outside the declaration holds (e.g. a safeguard quota is full).
+    Conditional,
+    /// Import VAT on customs value plus duties.
+    Vat,
+}
+
+impl MeasureKind {
+    pub const ALL: [MeasureKind; 11] = [
+        MeasureKind::Mfn,
+        MeasureKind::Provisional,
+        MeasureKind::OutOfQuota,
+        MeasureKind::General,
+        MeasureKind::Additional,
+        MeasureKind::AntiDumpingDeposit,
+        MeasureKind::AntiDumping,
+        MeasureKind::Countervailing,
+        MeasureKind::Safeguard,
+        MeasureKind::SafeguardOverQuota,
+        MeasureKind::Vat,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeasureKind::Mfn => "mfn",
+            MeasureKind::Provisional => "provisional",
+            MeasureKind::OutOfQuota => "out_of_quota",
+            MeasureKind::General => "general",
+            MeasureKind::Additional => "additional",
+            MeasureKind::AntiDumpingDeposit => "anti_dumping_deposit",
+            MeasureKind::AntiDumping => "anti_dumping",
+            MeasureKind::Countervailing => "countervailing",
+            MeasureKind::Safeguard => "safeguard",
+            MeasureKind::SafeguardOverQuota => "safeguard_over_quota",
+            MeasureKind::Vat => "vat",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<MeasureKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw.trim())
+    }
+    pub fn role(self) -> Role {
+        match self {
+            MeasureKind::Mfn
+            | MeasureKind::Provisional
+            | MeasureKind::OutOfQuota
+            | MeasureKind::General => Role::Base,
+            MeasureKind::SafeguardOverQuota => Role::Conditional,
+            MeasureKind::Vat => Role::Vat,
+            _ => Role::Additional,
+        }
+    }
+}
+
+/// An amount of CNY per unit of quantity, to 10⁻⁴ CNY.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct PerUnit {
+    pub cny_e4: i64,
+    pub unit: QtyUnit,
+}
+
+/// A duty expression: ad valorem, specific, or both (compound), optionally bounded per unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct DutyExpr {
+    pub ad_valorem: RatePpm,
+    pub specific: Option<PerUnit>,
+    pub min: Option<PerUnit>,
+    pub max: Option<PerUnit>,
+}
+
+impl DutyExpr {
+    pub fn ad_valorem(rate: RatePpm) -> Self {
+        DutyExpr {
+            ad_valorem: rate,
+            specific: None,
+            min: None,
+            max: None,
+        }
+    }
+    pub fn is_pure_ad_valorem(&self) -> bool {
+        self.specific.is_none() && self.min.is_none() && self.max.is_none()
+    }
+}
+
+impl fmt::Display for DutyExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pu = |p: &PerUnit| {
+            format!(
+                "{} CNY/{}",
+                crate::amount::format_scaled(i128::from(p.cny_e4), 4, 0),
+                p.unit.as_str()
+            )
+        };
+        match (&self.specific, self.ad_valorem.0) {
+            (Some(s), 0) => f.write_str(&pu(s))?,
+            (Some(s), _) => write!(f, "{} + {}", self.ad_valorem, pu(s))?,
+            (None, _) => write!(f, "{}", self.ad_valorem)?,
+        }
+        if let Some(m) = &self.min {
+            write!(f, " min {}", pu(m))?;
+        }
+        if let Some(m) = &self.max {
+            write!(f, " max {}", pu(m))?;
+        }
+        Ok(())
+    }
+}
+impl Serialize for DutyDisplay<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+/// Serialises a duty expression as its text form (`25%`, `10% + 0.5 CNY/kg`).
+pub struct DutyDisplay<'a>(pub &'a DutyExpr);
+
+/// Which goods a measure covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GoodsSelector {
+    All,
+    Codes(Vec<CodePrefix>),
+    /// Every line of a VAT class (used by VAT measures).
+    VatClass(String),
+}
+
+impl GoodsSelector {
+    pub fn matches(&self, line: &TariffLine) -> bool {
+        match self {
+            GoodsSelector::All => true,
+            GoodsSelector::Codes(ps) => ps.iter().any(|p| p.matches(&line.code)),
+            GoodsSelector::VatClass(c) => *c == line.vat_class,
+        }
+    }
+    pub fn intersects(&self, other: &GoodsSelector) -> bool {
+        match (self, other) {
+            (GoodsSelector::All, _) | (_, GoodsSelector::All) => true,
+            (GoodsSelector::Codes(a), GoodsSelector::Codes(b)) => {
+                a.iter().any(|x| b.iter().any(|y| x.intersects(y)))
+            }
+            (GoodsSelector::VatClass(a), GoodsSelector::VatClass(b)) => a == b,
+            // A class and a code list may overlap; treat as intersecting to stay safe.
+            _ => true,
+        }
+    }
+}
+impl fmt::Display for GoodsSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GoodsSelector::All => f.write_str("*"),
+            GoodsSelector::VatClass(c) => write!(f, "class:{c}"),
+            GoodsSelector::Codes(ps) => {
+                for (i, p) in ps.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(";")?;
+                    }
+                    f.write_str(p.as_str())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Which origins a measure covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OriginSelector {
+    All,
+    Country(CountryCode),
+}
+
+impl OriginSelector {
+    pub fn matches(&self, origin: &Origin) -> bool {
+        match (self, origin) {
+            (OriginSelector::All, _) => true,
+            (OriginSelector::Country(c), Origin::Country(o)) => c == o,
+            (OriginSelector::Country(_), Origin::Unknown) => false,
+        }
+    }
+    pub fn intersects(&self, other: &OriginSelector) -> bool {
+        match (self, other) {
+            (OriginSelector::Country(a), OriginSelector::Country(b)) => a == b,
+            _ => true,
+        }
+    }
+}
+impl fmt::Display for OriginSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OriginSelector::All => f.write_str("*"),
+            OriginSelector::Country(c) => c.fmt(f),
+        }
+    }
+}
+
+/// `[start, end)` on Beijing time; no end means open-ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Validity {
+    pub start: BjTime,
+    pub end: Option<BjTime>,
+}
+
+impl Validity {
+    pub fn contains(&self, t: BjTime) -> bool {
+        self.start <= t && self.end.is_none_or(|e| t < e)
+    }
+    pub fn overlaps(&self, o: &Validity) -> bool {
+        self.end.is_none_or(|e| o.start < e) && o.end.is_none_or(|e| self.start < e)
+    }
+}
+
+/// Goods shipped before `shipped_before` and imported before `imported_until` are not charged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Grace {
+    pub shipped_before: BjTime,
+    pub imported_until: BjTime,
+}
+
+/// One layer of the schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Measure {
+    pub id: String,
+    pub goods: GoodsSelector,
+    pub origin: OriginSelector,
+    pub kind: MeasureKind,
+    pub duty: DutyExpr,
+    pub validity: Validity,
+    pub legal_basis: String,
+    pub scope: String,
+    pub excludable: bool,
+    pub grace: Option<Grace>,
+    pub confidence: Confidence,
+    pub source: String,
+    pub note: String,
+}
+
+/// A national tariff line valid over a period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TariffLine {
+    pub code: TariffCode,
+    pub validity: Validity,
+    pub description_en: String,
+    pub description_zh: String,
+    pub unit: QtyUnit,
+    pub vat_class: String,
+    pub confidence: Confidence,
+    pub source: String,
+}
+
+/// One month's customs rate for one currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FxEntry {
+    pub rate: FxRate,
+    pub reference_date: String,
+    pub confidence: Confidence,
+}
+
+/// Why a code has no line at an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineLookup<'s> {
+    Found(usize, &'s TariffLine),
+    NotAtThatDate,
+    UnknownCode,
+}
+
+/// The whole schedule, immutable once built and indexed for look-ups.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    lines: Vec<TariffLine>,
+    measures: Vec<Measure>,
+    rates: HashMap<(Currency, Month), FxEntry>,
+    by_code: HashMap<TariffCode, Vec<usize>>,
+    /// For each line, the measures whose goods selector matches it, in file order.
+    line_measures: Vec<Vec<u32>>,
+}
+
+impl Schedule {
+    /// Indexes already-validated parts. Validation lives in [`crate::schedule_csv`].
+    pub fn new(
+        lines: Vec<TariffLine>,
+        measures: Vec<Measure>,
+        rates: HashMap<(Currency, Month), FxEntry>,
+    ) -> Self {
+        let mut by_code: HashMap<TariffCode, Vec<usize>> = HashMap::new();
+        for (i, l) in lines.iter().enumerate() {
+            by_code.entry(l.code).or_default().push(i);
+        }
+        let line_measures = lines
+            .iter()
+            .map(|l| {
+                (0..measures.len())
+                    .filter(|&m| measures[m].goods.matches(l))
+                    .map(|m| m as u32)
+                    .collect()
+            })
+            .collect();
+        Schedule {
+            lines,
+            measures,
+            rates,
+            by_code,
+            line_measures,
+        }
+    }
+
+    pub fn lines(&self) -> &[TariffLine] {
+        &self.lines
+    }
+    pub fn measures(&self) -> &[Measure] {
+        &self.measures
+    }
+    pub fn measure(&self, id: &str) -> Option<&Measure> {
+        self.measures.iter().find(|m| m.id == id)
+    }
+
+    /// The line for a declared code at an instant; a 10-digit code falls back to its 8-digit line.
+    pub fn line_at(&self, code: &TariffCode, at: BjTime) -> LineLookup<'_> {
+        let versions = match self.by_code.get(code) {
+            Some(v) => v,
+            None => match code.parent8().and_then(|p| self.by_code.get(&p)) {
+                Some(v) => v,
+                None => return LineLookup::UnknownCode,
+            },
+        };
+        versions
+            .iter()
+            .find(|&&i| self.lines[i].validity.contains(at))
+            .map_or(LineLookup::NotAtThatDate, |&i| {
+                LineLookup::Found(i, &self.lines[i])
+            })
+    }
+
+    /// Every measure whose goods selector covers the line (any origin, any date).
+    pub fn measures_for_line(&self, line_index: usize) -> impl Iterator<Item = &Measure> + '_ {
+        self.line_measures
+            .get(line_index)
+            .into_iter()
+            .flatten()
+            .map(move |&m| &self.measures[m as usize])
+    }
+
+    pub fn fx(&self, currency: Currency, month: Month) -> Option<&FxEntry> {
+        self.rates.get(&(currency, month))
+    }
+    pub fn fx_len(&self) -> usize {
+        self.rates.len()
+    }
+}

@@ -1,0 +1,557 @@
+//! `waiver assess`: streaming bulk assessment of a declarations CSV.
+//!
+//! A reader thread cuts the input into blocks at record boundaries (newlines outside quotes),
+//! worker threads parse and assess each block into output and reject bytes, and the calling
+//! thread writes blocks back in input order. Channels are bounded, so memory stays flat whatever
+//! the input size.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use crossbeam_channel::bounded;
+use waiver_domain::engine::{assess, Lift};
+use waiver_domain::{Fen, RawLine, Schedule};
+
+use crate::output::{push_fen, push_pct};
+
+#[derive(Args)]
+pub struct AssessArgs {
+    /// Input CSV with a header row (`-` for standard input).
+    input: PathBuf,
+    /// Output CSV (default: standard output).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Where rows that cannot be assessed go, with an `error` column (default: rejects.csv).
+    #[arg(long, default_value = "rejects.csv")]
+    rejects: PathBuf,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub const REQUIRED: [&str; 10] = [
+    "declaration",
+    "line",
+    "importer",
+    "code",
+    "origin",
+    "declared_at",
+    "quantity",
+    "unit",
+    "customs_value",
+    "currency",
+];
+pub const OUTPUT_COLUMNS: [&str; 11] = [
+    "customs_value_cny",
+    "base_rate_pct",
+    "base_duty_cny",
+    "additional_rate_pct",
+    "additional_duty_cny",
+    "vat_rate_pct",
+    "vat_cny",
+    "total_cny",
+    "exclusion_saving_cny",
+    "measures",
+    "warnings",
+];
+const BLOCK_BYTES: usize = 1 << 20;
+/// A single record may not exceed this (a guard against a file with an unclosed quote).
+const MAX_RECORD_BYTES: usize = 1 << 20;
+const MAX_COLUMNS: usize = 256;
+
+/// Column positions in the input.
+#[derive(Clone)]
+struct Columns {
+    required: [usize; 10],
+    shipped_on: Option<usize>,
+    in_quota: Option<usize>,
+    count: usize,
+}
+
+struct Block {
+    seq: u64,
+    first_line: u64,
+    bytes: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Stats {
+    rows: u64,
+    rejected: u64,
+    total: i64,
+    saving: i64,
+    reasons: BTreeMap<String, u64>,
+}
+
+struct Done {
+    seq: u64,
+    in_len: u64,
+    out: Vec<u8>,
+    rejects: Vec<u8>,
+    stats: Stats,
+}
+
+/// Finds the end (exclusive) of the last complete record in `buf` and counts newlines before it.
+fn last_record_end(buf: &[u8]) -> Option<(usize, u64)> {
+    let mut in_quotes = false;
+    let mut newlines = 0u64;
+    let mut last = None;
+    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            in_quotes = !in_quotes;
+        } else {
+            newlines += 1;
+            if !in_quotes {
+                last = Some((i + 1, newlines));
+            }
+        }
+    }
+    last
+}
+
+fn open_input(path: &PathBuf) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>)> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(io::stdin()), None));
+    }
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = f.metadata().ok().map(|m| m.len());
+    Ok((Box::new(f), len))
+}
+
+/// Reads until the first complete record (the header) and returns it with what follows.
+fn read_header(r: &mut dyn Read) -> anyhow::Result<(csv::StringRecord, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        if let Some((end, _)) = last_record_end(&buf) {
+            let first_end = {
+                // The first record end, not the last.
+                let mut in_q = false;
+                let mut e = end;
+                for i in memchr::memchr2_iter(b'"', b'\n', &buf) {
+                    if buf[i] == b'"' {
+                        in_q = !in_q;
+                    } else if !in_q {
+                        e = i + 1;
+                        break;
+                    }
+                }
+                e
+            };
+            let header = parse_header(&buf[..first_end])?;
+            return Ok((header, buf[first_end..].to_vec()));
+        }
+        if buf.len() > MAX_RECORD_BYTES {
+            bail!("the header row is longer than {MAX_RECORD_BYTES} bytes; is this a CSV file?");
+        }
+        let n = r.read(&mut chunk).context("cannot read the input")?;
+        if n == 0 {
+            if buf.iter().all(u8::is_ascii_whitespace) {
+                bail!(
+                    "the input is empty; it needs a header row with the columns {}",
+                    REQUIRED.join(",")
+                );
+            }
+            let header = parse_header(&buf)?;
+            return Ok((header, Vec::new()));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn parse_header(bytes: &[u8]) -> anyhow::Result<csv::StringRecord> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes);
+    let mut rec = csv::StringRecord::new();
+    if !rdr
+        .read_record(&mut rec)
+        .context("cannot read the header row (is it UTF-8 CSV?)")?
+    {
+        bail!("the input has no header row");
+    }
+    Ok(rec)
+}
+
+fn columns(header: &csv::StringRecord) -> anyhow::Result<Columns> {
+    if header.len() > MAX_COLUMNS {
+        bail!(
+            "the header has {} columns; at most {MAX_COLUMNS} are accepted",
+            header.len()
+        );
+    }
+    let find = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+    };
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| find(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the header lacks the required column(s) {}; the input needs {} (optional: shipped_on, in_quota)",
+            missing.join(", "),
+            REQUIRED.join(",")
+        );
+    }
+    for c in OUTPUT_COLUMNS.iter().chain(["error"].iter()) {
+        if find(c).is_some() {
+            bail!("the input already has a column `{c}`, which assess adds; rename or drop it");
+        }
+    }
+    let mut required = [0usize; 10];
+    for (slot, name) in required.iter_mut().zip(REQUIRED) {
+        *slot = find(name).unwrap_or(0);
+    }
+    Ok(Columns {
+        required,
+        shipped_on: find("shipped_on"),
+        in_quota: find("in_quota"),
+        count: header.len(),
+    })
+}
+
+fn process_block(schedule: &Schedule, cols: &Columns, block: &Block) -> Done {
+    let mut out_w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::with_capacity(block.bytes.len() * 2));
+    let mut rej_w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    let mut stats = Stats::default();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&block.bytes[..]);
+    let mut rec = csv::ByteRecord::new();
+    let mut cell: Vec<u8> = Vec::with_capacity(128);
+    loop {
+        let line_no = block.first_line + rdr.position().line() - 1;
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                stats.rows += 1;
+                reject(
+                    &mut rej_w,
+                    &mut stats,
+                    &rec,
+                    format!("line {line_no}: malformed CSV ({e})"),
+                    "csv",
+                );
+                continue;
+            }
+        }
+        stats.rows += 1;
+        let result = assess_record(schedule, cols, &rec, &mut cell, &mut out_w);
+        if let Err((msg, kind)) = result {
+            reject(
+                &mut rej_w,
+                &mut stats,
+                &rec,
+                format!("line {line_no}: {msg}"),
+                &kind,
+            );
+        } else if let Ok((total, saving)) = result {
+            stats.total += total.0;
+            stats.saving += saving.0;
+        }
+    }
+    Done {
+        seq: block.seq,
+        in_len: block.bytes.len() as u64,
+        out: out_w.into_inner().unwrap_or_default(),
+        rejects: rej_w.into_inner().unwrap_or_default(),
+        stats,
+    }
+}
+
+fn reject(
+    w: &mut csv::Writer<Vec<u8>>,
+    stats: &mut Stats,
+    rec: &csv::ByteRecord,
+    msg: String,
+    kind: &str,
+) {
+    stats.rejected += 1;
+    *stats.reasons.entry(kind.to_owned()).or_default() += 1;
+    for f in rec.iter() {
+        let _ = w.write_field(f);
+    }
+    let _ = w.write_field(msg.as_bytes());
+    let _ = w.write_record(None::<&[u8]>);
+}
+
+type RowError = (String, String);
+
+fn assess_record(
+    schedule: &Schedule,
+    cols: &Columns,
+    rec: &csv::ByteRecord,
+    cell: &mut Vec<u8>,
+    w: &mut csv::Writer<Vec<u8>>,
+) -> Result<(Fen, Fen), RowError> {
+    if rec.len() != cols.count {
+        return Err((
+            format!(
+                "the row has {} fields but the header has {}; quote fields that contain commas",
+                rec.len(),
+                cols.count
+            ),
+            "csv".into(),
+        ));
+    }
+    let field = |i: usize| -> Result<&str, RowError> {
+        std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| {
+            (
+                format!("column {} is not UTF-8 text", i + 1),
+                "encoding".into(),
+            )
+        })
+    };
+    let r = &cols.required;
+    let raw = RawLine {
+        declaration: field(r[0])?,
+        line: field(r[1])?,
+        importer: field(r[2])?,
+        code: field(r[3])?,
+        origin: field(r[4])?,
+        declared_at: field(r[5])?,
+        quantity: field(r[6])?,
+        unit: field(r[7])?,
+        customs_value: field(r[8])?,
+        currency: field(r[9])?,
+        shipped_on: cols.shipped_on.map(field).transpose()?,
+        in_quota: cols.in_quota.map(field).transpose()?,
+    };
+    let parsed = raw
+        .parse()
+        .map_err(|e| (e.to_string(), e.column.to_owned()))?;
+    let a = assess(schedule, &parsed.input, Lift::Nothing)
+        .map_err(|e| (e.to_string(), e.code().to_owned()))?;
+    for f in rec.iter() {
+        let _ = w.write_field(f);
+    }
+    let mut put = |w: &mut csv::Writer<Vec<u8>>, f: &dyn Fn(&mut Vec<u8>)| {
+        cell.clear();
+        f(cell);
+        let _ = w.write_field(&cell[..]);
+    };
+    put(w, &|b| push_fen(b, a.customs_value));
+    put(w, &|b| push_pct(b, a.base_rate));
+    put(w, &|b| push_fen(b, a.base_duty));
+    put(w, &|b| push_pct(b, a.additional_rate));
+    put(w, &|b| push_fen(b, a.additional_duty));
+    put(w, &|b| push_pct(b, a.vat_rate));
+    put(w, &|b| push_fen(b, a.vat));
+    put(w, &|b| push_fen(b, a.total));
+    put(w, &|b| push_fen(b, a.exclusion_saving));
+    put(w, &|b| {
+        for (i, id) in a.charged_ids().enumerate() {
+            if i > 0 {
+                b.push(b';');
+            }
+            b.extend_from_slice(id.as_bytes());
+        }
+    });
+    put(w, &|b| {
+        for (i, warning) in a.warnings.iter().enumerate() {
+            if i > 0 {
+                b.extend_from_slice(b" | ");
+            }
+            let _ = write!(b, "{warning}");
+        }
+    });
+    let _ = w.write_record(None::<&[u8]>);
+    Ok((a.total, a.exclusion_saving))
+}
+
+fn create(path: &PathBuf) -> anyhow::Result<BufWriter<File>> {
+    Ok(BufWriter::with_capacity(
+        1 << 20,
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    ))
+}
+
+pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let (mut input, input_len) = open_input(&a.input)?;
+    let (header, rest) = read_header(&mut *input)?;
+    let cols = columns(&header)?;
+
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(p) if p.as_os_str() != "-" => Box::new(create(p)?),
+        _ => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+    };
+    let mut rejects = create(&a.rejects)?;
+    {
+        let mut hw = csv::Writer::from_writer(&mut out);
+        hw.write_record(header.iter().chain(OUTPUT_COLUMNS))?;
+        hw.flush()?;
+        let mut rw = csv::Writer::from_writer(&mut rejects);
+        rw.write_record(header.iter().chain(["error"]))?;
+        rw.flush()?;
+    }
+
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, 64);
+    let progress = (io::stderr().is_terminal() && input_len.is_some()).then(|| {
+        let pb = indicatif::ProgressBar::new(input_len.unwrap_or(0));
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb
+    });
+
+    let (work_tx, work_rx) = bounded::<Block>(threads * 2);
+    let (done_tx, done_rx) = bounded::<Done>(threads * 2);
+    let mut totals = Stats::default();
+    let result: anyhow::Result<()> = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> anyhow::Result<()> {
+            let mut carry = rest;
+            let mut seq = 0u64;
+            let mut next_line = 2u64;
+            let mut eof = false;
+            while !eof {
+                let old = carry.len();
+                carry.resize(old + BLOCK_BYTES, 0);
+                let mut filled = old;
+                while filled < carry.len() {
+                    let n = input.read(&mut carry[filled..]).context("cannot read the input")?;
+                    if n == 0 {
+                        eof = true;
+                        break;
+                    }
+                    filled += n;
+                }
+                carry.truncate(filled);
+                let cut = if eof { Some((carry.len(), 0)) } else { last_record_end(&carry) };
+                let Some((end, newlines)) = cut else {
+                    if carry.len() > MAX_RECORD_BYTES {
+                        bail!("a record near line {next_line} is longer than {MAX_RECORD_BYTES} bytes; check for an unclosed quote");
+                    }
+                    continue;
+                };
+                let tail = carry.split_off(end);
+                let bytes = std::mem::replace(&mut carry, tail);
+                if bytes.is_empty() {
+                    continue;
+                }
+                let first_line = next_line;
+                next_line += newlines;
+                if work_tx.send(Block { seq, first_line, bytes }).is_err() {
+                    break;
+                }
+                seq += 1;
+            }
+            Ok(())
+        });
+        for _ in 0..threads {
+            let (rx, tx, cols) = (work_rx.clone(), done_tx.clone(), cols.clone());
+            scope.spawn(move || {
+                for block in rx {
+                    if tx.send(process_block(schedule, &cols, &block)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        drop(work_rx);
+        let mut pending = BTreeMap::new();
+        let mut next = 0u64;
+        let mut write_err = None;
+        for done in &done_rx {
+            pending.insert(done.seq, done);
+            while let Some(d) = pending.remove(&next) {
+                next += 1;
+                if write_err.is_none() {
+                    let r = out
+                        .write_all(&d.out)
+                        .and_then(|_| rejects.write_all(&d.rejects));
+                    if let Err(e) = r {
+                        write_err = Some(e);
+                    }
+                }
+                if let Some(pb) = &progress {
+                    pb.inc(d.in_len);
+                }
+                totals.rows += d.stats.rows;
+                totals.rejected += d.stats.rejected;
+                totals.total += d.stats.total;
+                totals.saving += d.stats.saving;
+                for (k, v) in d.stats.reasons {
+                    *totals.reasons.entry(k).or_default() += v;
+                }
+            }
+            if write_err.is_some() {
+                break;
+            }
+        }
+        drop(done_rx);
+        let read = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader thread failed"))?;
+        if let Some(e) = write_err {
+            return Err(anyhow::Error::new(e).context("cannot write the output"));
+        }
+        read
+    });
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    result?;
+    out.flush().context("cannot write the output")?;
+    rejects.flush().context("cannot write the rejects file")?;
+
+    let secs = started.elapsed().as_secs_f64();
+    let assessed = totals.rows - totals.rejected;
+    eprintln!(
+        "assessed {assessed} of {} lines in {secs:.2} s ({:.0} lines/s); total duty and VAT CNY {}; an exclusion of every excludable layer would save CNY {}",
+        totals.rows,
+        totals.rows as f64 / secs.max(1e-9),
+        Fen(totals.total),
+        Fen(totals.saving)
+    );
+    if totals.rejected > 0 {
+        let reasons: Vec<String> = totals
+            .reasons
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        eprintln!(
+            "rejected {} lines, written to {} with an `error` column ({})",
+            totals.rejected,
+            a.rejects.display(),
+            reasons.join(", ")
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ends_ignore_newlines_inside_quotes() {
+        assert_eq!(last_record_end(b"a,b\nc,\"d\ne\"\nf"), Some((12, 3)));
+        assert_eq!(last_record_end(b"a,\"b\nc"), None);
+        assert_eq!(last_record_end(b"a,\"b\"\"\"\n"), Some((8, 1)));
+    }
+}

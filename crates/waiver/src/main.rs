@@ -1,0 +1,90 @@
+//! `waiver`: the one binary. Subcommands for tariff look-ups and bulk assessment; the service
+//! arrives with later work.
+
+mod assess;
+mod output;
+mod tariff;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use waiver_domain::schedule_csv::{self, ScheduleFiles};
+use waiver_domain::Schedule;
+
+#[derive(Parser)]
+#[command(
+    name = "waiver",
+    version,
+    about = "Tariff exclusions end to end: look-ups, assessment, allowances."
+)]
+struct Cli {
+    /// Use the schedule in this directory (lines.csv, measures.csv, exchange_rates.csv; see
+    /// docs/schedule-format.md) instead of the embedded demo schedule.
+    #[arg(long, global = true, value_name = "DIR")]
+    schedule: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every duty layer in force for a tariff line, origin and instant.
+    Tariff(tariff::TariffArgs),
+    /// Assess a CSV file of declaration lines (streaming; any size).
+    Assess(assess::AssessArgs),
+}
+
+/// Loads the schedule named by `--schedule`, or the embedded demo.
+fn load_schedule(dir: Option<&Path>) -> anyhow::Result<Schedule> {
+    let Some(dir) = dir else {
+        return Ok(schedule_csv::demo_schedule()?);
+    };
+    let read = |name: &str| -> anyhow::Result<String> {
+        let path = dir.join(name);
+        let meta = std::fs::metadata(&path)
+            .with_context(|| format!("cannot read schedule file {}", path.display()))?;
+        if meta.len() > schedule_csv::MAX_FILE_BYTES as u64 {
+            anyhow::bail!(
+                "schedule file {} is larger than {} bytes",
+                path.display(),
+                schedule_csv::MAX_FILE_BYTES
+            );
+        }
+        std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read schedule file {} as UTF-8 text", path.display()))
+    };
+    let (lines, measures, rates) = (
+        read(schedule_csv::LINES_FILE)?,
+        read(schedule_csv::MEASURES_FILE)?,
+        read(schedule_csv::RATES_FILE)?,
+    );
+    Ok(schedule_csv::parse_schedule(&ScheduleFiles {
+        lines: &lines,
+        measures: &measures,
+        exchange_rates: &rates,
+    })?)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let schedule = match load_schedule(cli.schedule.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Tariff(a) => tariff::run(&schedule, a),
+        Command::Assess(a) => assess::run(&schedule, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

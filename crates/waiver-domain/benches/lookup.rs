@@ -1,1 +1,46 @@
-fn main() {}
+//! Single look-ups on the demo schedule: a line at an instant, and a whole assessment.
+//! Goal (issue 2): median under 1 µs.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use waiver_domain::engine::{assess, Lift};
+use waiver_domain::schedule_csv::demo_schedule;
+use waiver_domain::{BjTime, RawLine, TariffCode};
+
+fn bench(c: &mut Criterion) {
+    let s = demo_schedule().expect("demo schedule");
+    let code = TariffCode::parse("12019010").expect("code");
+    let at = BjTime::parse_instant("2019-09-15T10:00").expect("instant");
+    c.bench_function("line_at", |b| {
+        b.iter(|| black_box(s.line_at(black_box(&code), black_box(at))))
+    });
+
+    let raw = RawLine {
+        declaration: "DEC1",
+        line: "1",
+        importer: "3100ABC123",
+        code: "12019010",
+        origin: "US",
+        declared_at: "2025-04-11T09:00",
+        quantity: "60000",
+        unit: "t",
+        customs_value: "21000000",
+        currency: "USD",
+        shipped_on: Some("2025-04-01"),
+        in_quota: None,
+    };
+    let input = raw.parse().expect("line").input;
+    c.bench_function("assess_us_soy_2025_all_layers", |b| {
+        b.iter(|| black_box(assess(&s, black_box(&input), Lift::Nothing).map(|a| a.total)))
+    });
+    c.bench_function("parse_and_assess", |b| {
+        b.iter(|| {
+            let p = black_box(&raw).parse().expect("line");
+            black_box(assess(&s, &p.input, Lift::Nothing).map(|a| a.total))
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,7 +1,7 @@
 //! Exact amounts: money in minor units, quantities in grams, rates in parts per million,
 //! exchange rates to four decimals, and the one rounding rule (half-up to the fen).
 //!
-//! No floating point anywhere. Intermediate duty amounts are [`CnyExact`] (10⁻¹² CNY, `i128`),
+//! No floating point anywhere. Intermediate duty amounts are [`CnyExact`] (10⁻¹⁰ CNY, `i128`),
 //! so every product of value × rate or quantity × specific amount is exact until it is rounded.
 
 use std::fmt;
@@ -109,6 +109,15 @@ pub fn format_scaled(v: i128, scale: u32, min_frac: u32) -> String {
 
 /// Divides by `10^places`, rounding half away from zero ("half-up" for the positive amounts of tax).
 pub fn div_round_half_up(v: i128, places: u32) -> i128 {
+    // Fast path: 64-bit division for the values that fit (nearly all).
+    if let (Ok(x), Some(d)) = (i64::try_from(v), 10i64.checked_pow(places)) {
+        let (q, r) = (x / d, x % d);
+        return i128::from(if r.unsigned_abs() * 2 >= d.unsigned_abs() {
+            q + x.signum()
+        } else {
+            q
+        });
+    }
     let d = 10i128.pow(places);
     let q = v / d;
     let r = v % d;
@@ -152,16 +161,17 @@ impl Serialize for Fen {
     }
 }
 
-/// An exact, unrounded CNY amount in units of 10⁻¹² CNY.
+/// An exact, unrounded CNY amount in units of 10⁻¹⁰ CNY: fen × rate in ppm, grams × CNY/kg to
+/// 10⁻⁴ and grams × CNY/t to 10⁻⁴ are all whole numbers of it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CnyExact(pub i128);
 
 impl CnyExact {
-    pub const PER_FEN: i128 = 10_000_000_000;
+    pub const PER_FEN: i128 = 100_000_000;
     /// The single rounding point for tax amounts: half-up to the fen.
     pub fn round_to_fen(self) -> Fen {
         // A duty on a bounded value and quantity stays far inside i64 fen.
-        Fen(div_round_half_up(self.0, 10) as i64)
+        Fen(div_round_half_up(self.0, 8) as i64)
     }
 }
 impl std::ops::Add for CnyExact {
@@ -191,8 +201,9 @@ impl RatePpm {
     pub fn pct_string(self) -> String {
         format_scaled(i128::from(self.0), 4, 0)
     }
-    pub fn of(self, base: CnyExact) -> CnyExact {
-        CnyExact(base.0 * i128::from(self.0) / 1_000_000)
+    /// The exact amount of this rate on a base in fen.
+    pub fn of(self, base: Fen) -> CnyExact {
+        CnyExact(i128::from(base.0) * i128::from(self.0) * 100)
     }
 }
 impl Serialize for RatePpm {

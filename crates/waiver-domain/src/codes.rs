@@ -134,6 +134,19 @@ impl fmt::Display for CodePrefix {
 /// ISO 3166-1 alpha-2 codes (officially assigned), concatenated.
 const ISO_3166: &str = "ADAEAFAGAIALAMAOAQARASATAUAWAXAZBABBBDBEBFBGBHBIBJBLBMBNBOBQBRBSBTBVBWBYBZCACCCDCFCGCHCICKCLCMCNCOCRCUCVCWCXCYCZDEDJDKDMDODZECEEEGEHERESETFIFJFKFMFOFRGAGBGDGEGFGGGHGIGLGMGNGPGQGRGSGTGUGWGYHKHMHNHRHTHUIDIEILIMINIOIQIRISITJEJMJOJPKEKGKHKIKMKNKPKRKWKYKZLALBLCLILKLRLSLTLULVLYMAMCMDMEMFMGMHMKMLMMMNMOMPMQMRMSMTMUMVMWMXMYMZNANCNENFNGNINLNONPNRNUNZOMPAPEPFPGPHPKPLPMPNPRPSPTPWPYQARERORSRURWSASBSCSDSESGSHSISJSKSLSMSNSOSRSSSTSVSXSYSZTCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVIVNVUWFWSYEYTZAZMZW";
 
+/// Bit `26 * a + b` is set when letters `a`, `b` form an assigned code.
+const ISO_3166_BITS: [u64; 11] = {
+    let mut bits = [0u64; 11];
+    let b = ISO_3166.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        let n = ((b[i] - b'A') as usize) * 26 + (b[i + 1] - b'A') as usize;
+        bits[n / 64] |= 1 << (n % 64);
+        i += 2;
+    }
+    bits
+};
+
 /// An officially assigned ISO 3166-1 alpha-2 country code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode([u8; 2]);
@@ -143,7 +156,8 @@ impl CountryCode {
         let t = raw.trim().as_bytes();
         if t.len() == 2 && t.iter().all(u8::is_ascii_alphabetic) {
             let code = [t[0].to_ascii_uppercase(), t[1].to_ascii_uppercase()];
-            if ISO_3166.as_bytes().chunks(2).any(|c| c == code) {
+            let n = usize::from(code[0] - b'A') * 26 + usize::from(code[1] - b'A');
+            if ISO_3166_BITS[n / 64] & (1 << (n % 64)) != 0 {
                 return Ok(Self(code));
             }
         }
@@ -322,6 +336,15 @@ mod tests {
         assert_eq!(Origin::parse("unknown").unwrap(), Origin::Unknown);
         assert!(Origin::parse("QQ").is_err());
         assert!(Origin::parse("USA").is_err());
+        // Every listed code is accepted, and only those.
+        for chunk in ISO_3166.as_bytes().chunks(2) {
+            assert!(CountryCode::parse(std::str::from_utf8(chunk).unwrap()).is_ok());
+        }
+        let accepted = (b'A'..=b'Z')
+            .flat_map(|a| (b'A'..=b'Z').map(move |b| [a, b]))
+            .filter(|c| CountryCode::parse(std::str::from_utf8(c).unwrap()).is_ok())
+            .count();
+        assert_eq!(accepted, ISO_3166.len() / 2);
         assert_eq!(Currency::parse("usd").unwrap(), Currency::USD);
         assert!(Currency::parse("US$").is_err());
         assert_eq!(

@@ -302,12 +302,12 @@ pub fn cif_minor(goods_minor: i64, freight_minor: i64, insurance_minor: Option<i
 }
 
 /// The exact amount of one duty expression.
-pub fn duty_amount(expr: &DutyExpr, value: CnyExact, qty: Quantity) -> CnyExact {
+pub fn duty_amount(expr: &DutyExpr, value: Fen, qty: Quantity) -> CnyExact {
     let per_unit = |p: &crate::schedule::PerUnit| {
         let g = i128::from(qty.grams) * i128::from(p.cny_e4);
         CnyExact(match p.unit {
-            crate::amount::QtyUnit::Kg => g * 100_000,
-            crate::amount::QtyUnit::T => g * 100,
+            crate::amount::QtyUnit::Kg => g * 1_000,
+            crate::amount::QtyUnit::T => g,
         })
     };
     let mut amount = expr.ad_valorem.of(value);
@@ -323,18 +323,20 @@ pub fn duty_amount(expr: &DutyExpr, value: CnyExact, qty: Quantity) -> CnyExact 
     amount
 }
 
-fn effective_rate(layers: &[AppliedLayer], role: Role, value: CnyExact) -> RatePpm {
+fn effective_rate(layers: &[AppliedLayer], role: Role, value: Fen) -> RatePpm {
     let charged = layers
         .iter()
         .filter(|l| l.status == LayerStatus::Charged && l.measure.kind.role() == role);
     if charged.clone().all(|l| l.measure.duty.is_pure_ad_valorem()) {
         return RatePpm(charged.map(|l| l.measure.duty.ad_valorem.0).sum());
     }
+    // Effective rate of a specific or compound duty: amount / value, half-up to 1 ppm.
     let sum: i128 = charged.map(|l| l.amount_exact.0).sum();
-    if value.0 == 0 {
+    let value = value.to_exact().0;
+    if value == 0 {
         return RatePpm(0);
     }
-    RatePpm(((sum * 1_000_000 * 2 + value.0) / (value.0 * 2)) as i64)
+    RatePpm(((sum * 1_000_000 * 2 + value) / (value * 2)) as i64)
 }
 
 fn sum_role(layers: &[AppliedLayer], role: Role, keep: impl Fn(&AppliedLayer) -> bool) -> CnyExact {
@@ -379,7 +381,7 @@ pub fn assess<'s>(
             Some((input.customs_value.currency, e, month)),
         )
     };
-    let value = customs_value.to_exact();
+    let value = customs_value;
 
     let mut warnings = Vec::new();
     let (mut mfn, mut prov, mut ooq, mut general, mut vat) = (None, None, None, None, None);
@@ -531,7 +533,7 @@ pub fn assess<'s>(
     let vat_amount = vat
         .duty
         .ad_valorem
-        .of((customs_value + base_duty + additional_duty).to_exact());
+        .of(customs_value + base_duty + additional_duty);
     let vat_fen = vat_amount.round_to_fen();
     let total = base_duty + additional_duty + vat_fen;
 
@@ -543,7 +545,7 @@ pub fn assess<'s>(
     let vat_lifted = vat
         .duty
         .ad_valorem
-        .of((customs_value + base_duty + add_lifted).to_exact())
+        .of(customs_value + base_duty + add_lifted)
         .round_to_fen();
     let exclusion_saving = total - (base_duty + add_lifted + vat_lifted);
 

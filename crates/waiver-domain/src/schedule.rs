@@ -334,7 +334,8 @@ pub struct Schedule {
     lines: Vec<TariffLine>,
     measures: Vec<Measure>,
     rates: HashMap<(Currency, Month), FxEntry>,
-    by_code: HashMap<TariffCode, Vec<usize>>,
+    /// Line indices sorted by code, for binary search.
+    by_code: Vec<(TariffCode, usize)>,
     /// For each line, the measures whose goods selector matches it, in file order.
     line_measures: Vec<Vec<u32>>,
 }
@@ -346,10 +347,9 @@ impl Schedule {
         measures: Vec<Measure>,
         rates: HashMap<(Currency, Month), FxEntry>,
     ) -> Self {
-        let mut by_code: HashMap<TariffCode, Vec<usize>> = HashMap::new();
-        for (i, l) in lines.iter().enumerate() {
-            by_code.entry(l.code).or_default().push(i);
-        }
+        let mut by_code: Vec<(TariffCode, usize)> =
+            lines.iter().enumerate().map(|(i, l)| (l.code, i)).collect();
+        by_code.sort();
         let line_measures = lines
             .iter()
             .map(|l| {
@@ -380,19 +380,30 @@ impl Schedule {
 
     /// The line for a declared code at an instant; a 10-digit code falls back to its 8-digit line.
     pub fn line_at(&self, code: &TariffCode, at: BjTime) -> LineLookup<'_> {
-        let versions = match self.by_code.get(code) {
-            Some(v) => v,
-            None => match code.parent8().and_then(|p| self.by_code.get(&p)) {
-                Some(v) => v,
-                None => return LineLookup::UnknownCode,
-            },
-        };
+        let mut versions = self.versions(code);
+        if versions.is_empty() {
+            if let Some(p) = code.parent8() {
+                versions = self.versions(&p);
+            }
+        }
+        if versions.is_empty() {
+            return LineLookup::UnknownCode;
+        }
         versions
             .iter()
-            .find(|&&i| self.lines[i].validity.contains(at))
-            .map_or(LineLookup::NotAtThatDate, |&i| {
+            .find(|&&(_, i)| self.lines[i].validity.contains(at))
+            .map_or(LineLookup::NotAtThatDate, |&(_, i)| {
                 LineLookup::Found(i, &self.lines[i])
             })
+    }
+
+    fn versions(&self, code: &TariffCode) -> &[(TariffCode, usize)] {
+        let start = self.by_code.partition_point(|(c, _)| c < code);
+        let len = self.by_code[start..]
+            .iter()
+            .take_while(|(c, _)| c == code)
+            .count();
+        &self.by_code[start..start + len]
     }
 
     /// Every measure whose goods selector covers the line (any origin, any date).

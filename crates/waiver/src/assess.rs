@@ -6,6 +6,7 @@
 //! the input size.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use crossbeam_channel::bounded;
 use waiver_domain::engine::{assess, Lift};
-use waiver_domain::{Fen, RawLine, Schedule};
+use waiver_domain::{Assessment, Fen, RawLine, Schedule};
 
 use crate::output::{push_fen, push_pct};
 
@@ -27,7 +28,7 @@ pub struct AssessArgs {
     /// Output CSV (default: standard output).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Where rows that cannot be assessed go, with an `error` column (default: rejects.csv).
+    /// Where rows that cannot be assessed go, with an `error` column.
     #[arg(long, default_value = "rejects.csv")]
     rejects: PathBuf,
     /// Worker threads (default: the number of cores).
@@ -221,9 +222,7 @@ fn columns(header: &csv::StringRecord) -> anyhow::Result<Columns> {
 }
 
 fn process_block(schedule: &Schedule, cols: &Columns, block: &Block) -> Done {
-    let mut out_w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(Vec::with_capacity(block.bytes.len() * 2));
+    let mut out = Vec::with_capacity(block.bytes.len() * 2);
     let mut rej_w = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::new());
@@ -233,7 +232,6 @@ fn process_block(schedule: &Schedule, cols: &Columns, block: &Block) -> Done {
         .flexible(true)
         .from_reader(&block.bytes[..]);
     let mut rec = csv::ByteRecord::new();
-    let mut cell: Vec<u8> = Vec::with_capacity(128);
     loop {
         let line_no = block.first_line + rdr.position().line() - 1;
         match rdr.read_byte_record(&mut rec) {
@@ -241,35 +239,41 @@ fn process_block(schedule: &Schedule, cols: &Columns, block: &Block) -> Done {
             Ok(true) => {}
             Err(e) => {
                 stats.rows += 1;
-                reject(
-                    &mut rej_w,
-                    &mut stats,
-                    &rec,
-                    format!("line {line_no}: malformed CSV ({e})"),
-                    "csv",
-                );
+                let msg = format!("line {line_no}: malformed CSV ({e})");
+                reject(&mut rej_w, &mut stats, &rec, msg, "csv");
                 continue;
             }
         }
         stats.rows += 1;
-        let result = assess_record(schedule, cols, &rec, &mut cell, &mut out_w);
-        if let Err((msg, kind)) = result {
-            reject(
-                &mut rej_w,
-                &mut stats,
-                &rec,
-                format!("line {line_no}: {msg}"),
-                &kind,
-            );
-        } else if let Ok((total, saving)) = result {
-            stats.total += total.0;
-            stats.saving += saving.0;
+        // The record's own bytes, copied verbatim so carried columns keep their exact form.
+        let start = rec.position().map_or(0, |p| p.byte()) as usize;
+        let end = rdr.position().byte() as usize;
+        let mut raw = block.bytes.get(start..end).unwrap_or(&[]);
+        while let [rest @ .., b'\n' | b'\r'] = raw {
+            raw = rest;
+        }
+        match assess_record(schedule, cols, &rec) {
+            Ok(a) => {
+                out.extend_from_slice(raw);
+                write_assessment(&mut out, &a);
+                stats.total += a.total.0;
+                stats.saving += a.exclusion_saving.0;
+            }
+            Err((msg, kind)) => {
+                reject(
+                    &mut rej_w,
+                    &mut stats,
+                    &rec,
+                    format!("line {line_no}: {msg}"),
+                    &kind,
+                );
+            }
         }
     }
     Done {
         seq: block.seq,
         in_len: block.bytes.len() as u64,
-        out: out_w.into_inner().unwrap_or_default(),
+        out,
         rejects: rej_w.into_inner().unwrap_or_default(),
         stats,
     }
@@ -293,22 +297,18 @@ fn reject(
 
 type RowError = (String, String);
 
-fn assess_record(
-    schedule: &Schedule,
+fn assess_record<'s>(
+    schedule: &'s Schedule,
     cols: &Columns,
     rec: &csv::ByteRecord,
-    cell: &mut Vec<u8>,
-    w: &mut csv::Writer<Vec<u8>>,
-) -> Result<(Fen, Fen), RowError> {
+) -> Result<Assessment<'s>, RowError> {
     if rec.len() != cols.count {
-        return Err((
-            format!(
-                "the row has {} fields but the header has {}; quote fields that contain commas",
-                rec.len(),
-                cols.count
-            ),
-            "csv".into(),
-        ));
+        let msg = format!(
+            "the row has {} fields but the header has {}; quote fields that contain commas",
+            rec.len(),
+            cols.count
+        );
+        return Err((msg, "csv".into()));
     }
     let field = |i: usize| -> Result<&str, RowError> {
         std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| {
@@ -336,43 +336,53 @@ fn assess_record(
     let parsed = raw
         .parse()
         .map_err(|e| (e.to_string(), e.column.to_owned()))?;
-    let a = assess(schedule, &parsed.input, Lift::Nothing)
-        .map_err(|e| (e.to_string(), e.code().to_owned()))?;
-    for f in rec.iter() {
-        let _ = w.write_field(f);
-    }
-    let mut put = |w: &mut csv::Writer<Vec<u8>>, f: &dyn Fn(&mut Vec<u8>)| {
-        cell.clear();
-        f(cell);
-        let _ = w.write_field(&cell[..]);
+    assess(schedule, &parsed.input, Lift::Nothing).map_err(|e| (e.to_string(), e.code().to_owned()))
+}
+
+/// Appends the computed columns (leading comma, trailing newline) to an output row.
+fn write_assessment(out: &mut Vec<u8>, a: &Assessment) {
+    let fen = |out: &mut Vec<u8>, v| {
+        out.push(b',');
+        push_fen(out, v);
     };
-    put(w, &|b| push_fen(b, a.customs_value));
-    put(w, &|b| push_pct(b, a.base_rate));
-    put(w, &|b| push_fen(b, a.base_duty));
-    put(w, &|b| push_pct(b, a.additional_rate));
-    put(w, &|b| push_fen(b, a.additional_duty));
-    put(w, &|b| push_pct(b, a.vat_rate));
-    put(w, &|b| push_fen(b, a.vat));
-    put(w, &|b| push_fen(b, a.total));
-    put(w, &|b| push_fen(b, a.exclusion_saving));
-    put(w, &|b| {
-        for (i, id) in a.charged_ids().enumerate() {
-            if i > 0 {
-                b.push(b';');
-            }
-            b.extend_from_slice(id.as_bytes());
+    let pct = |out: &mut Vec<u8>, r| {
+        out.push(b',');
+        push_pct(out, r);
+    };
+    fen(out, a.customs_value);
+    pct(out, a.base_rate);
+    fen(out, a.base_duty);
+    pct(out, a.additional_rate);
+    fen(out, a.additional_duty);
+    pct(out, a.vat_rate);
+    fen(out, a.vat);
+    fen(out, a.total);
+    fen(out, a.exclusion_saving);
+    out.push(b',');
+    for (i, id) in a.charged_ids().enumerate() {
+        if i > 0 {
+            out.push(b';');
         }
-    });
-    put(w, &|b| {
-        for (i, warning) in a.warnings.iter().enumerate() {
+        out.extend_from_slice(id.as_bytes());
+    }
+    out.push(b',');
+    if !a.warnings.is_empty() {
+        let mut text = String::new();
+        for (i, w) in a.warnings.iter().enumerate() {
             if i > 0 {
-                b.extend_from_slice(b" | ");
+                text.push_str(" | ");
             }
-            let _ = write!(b, "{warning}");
+            let _ = write!(text, "{w}");
         }
-    });
-    let _ = w.write_record(None::<&[u8]>);
-    Ok((a.total, a.exclusion_saving))
+        if text.contains([',', '"', '\n', '\r']) {
+            out.push(b'"');
+            out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+    out.push(b'\n');
 }
 
 fn create(path: &PathBuf) -> anyhow::Result<BufWriter<File>> {

@@ -145,7 +145,7 @@ fn print_table(o: &TariffOut) {
     );
     println!("origin {}, at {} Beijing time", o.origin, o.at);
     println!();
-    let rows: Vec<[String; 7]> = o
+    let rows: Vec<[String; 8]> = o
         .layers
         .iter()
         .map(|l| {
@@ -154,6 +154,7 @@ fn print_table(o: &TariffOut) {
                 l.id.to_owned(),
                 l.kind.to_owned(),
                 l.duty.0.to_string(),
+                l.scope.to_owned(),
                 if l.excludable {
                     "yes".into()
                 } else {
@@ -169,6 +170,7 @@ fn print_table(o: &TariffOut) {
         "LAYER",
         "KIND",
         "RATE",
+        "SCOPE",
         "EXCLUDABLE",
         "CONFIDENCE",
         "IN FORCE",

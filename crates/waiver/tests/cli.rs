@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn waiver(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_waiver")).args(args).current_dir(dir).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_waiver"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -25,7 +29,10 @@ fn assess_keeps_the_contract_columns_and_carries_extra_columns() {
          pork,DEC1,2,3100ABC123,02032900,US,2019-09-15,1000,kg,2500,USD,2019-08-01\n"
     );
     std::fs::write(d.path().join("in.csv"), input).unwrap();
-    let o = waiver(&["assess", "in.csv", "-o", "out.csv", "--rejects", "rej.csv"], d.path());
+    let o = waiver(
+        &["assess", "in.csv", "-o", "out.csv", "--rejects", "rej.csv"],
+        d.path(),
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut rdr = csv::Reader::from_path(d.path().join("out.csv")).unwrap();
     let headers: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
@@ -35,17 +42,25 @@ fn assess_keeps_the_contract_columns_and_carries_extra_columns() {
     assert_eq!(headers, expected);
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
-    let col = |r: &csv::StringRecord, name: &str| r[headers.iter().position(|h| h == name).unwrap()].to_owned();
+    let col = |r: &csv::StringRecord, name: &str| {
+        r[headers.iter().position(|h| h == name).unwrap()].to_owned()
+    };
     assert_eq!(col(&rows[0], "remarks"), "Gulf, Dec\nsecond line");
     assert_eq!(col(&rows[0], "customs_value_cny"), "247236.50");
     assert_eq!(col(&rows[0], "base_rate_pct"), "3");
     assert_eq!(col(&rows[0], "additional_rate_pct"), "30");
     assert_eq!(col(&rows[0], "total_cny"), "111182.26");
-    assert_eq!(col(&rows[0], "measures"), "MFN-12019010;L301-1-soy;L301-4A-soy;VAT-agri-2019-04-01");
+    assert_eq!(
+        col(&rows[0], "measures"),
+        "MFN-12019010;L301-1-soy;L301-4A-soy;VAT-agri-2019-04-01"
+    );
     assert_eq!(col(&rows[1], "additional_rate_pct"), "60");
     for r in &rows {
         let cents = |n: &str| col(r, n).replace('.', "").parse::<i64>().unwrap();
-        assert_eq!(cents("total_cny"), cents("base_duty_cny") + cents("additional_duty_cny") + cents("vat_cny"));
+        assert_eq!(
+            cents("total_cny"),
+            cents("base_duty_cny") + cents("additional_duty_cny") + cents("vat_cny")
+        );
     }
     // Only the header in the rejects file.
     assert_eq!(read(d.path().join("rej.csv")).lines().count(), 1);
@@ -56,15 +71,42 @@ fn bad_rows_go_to_rejects_with_their_fields_and_a_reason_and_the_exit_status_is_
     let d = tmp();
     let good = "x,DEC1,1,3100ABC123,12019010,US,2019-09-15,1,t,400,USD,";
     let bad = [
-        ("x,DEC2,1,3100ABC123,1201901,US,2019-09-15,1,t,400,USD,", "column `code`"),
-        ("x,DEC3,1,3100ABC123,12011000,US,2019-09-15,1,t,400,USD,", "not in the schedule"),
-        ("x,DEC4,1,3100ABC123,12019010,US,2016-09-15,1,t,400,USD,", "not in force"),
-        ("x,DEC5,1,3100ABC123,12019010,QQ,2019-09-15,1,t,400,USD,", "column `origin`"),
-        ("x,DEC6,1,3100ABC123,12019010,US,2019-09-15,1,t,400,EUR,", "no customs exchange rate for EUR in 2019-09"),
-        ("x,DEC7,1,3100ABC123,12019010,US,2019-09-15,-1,t,400,USD,", "column `quantity`, value `-1`"),
-        ("x,DEC8,1,3100ABC123,12019010,US,2019-09-15,1,t,4OO,USD,", "column `customs_value`"),
-        ("x,DEC9,1,3100ABC123,12019010,US,2019-02-30,1,t,400,USD,", "column `declared_at`"),
-        ("x,DEC10,1,3100ABC123,12019010,US,2019-09-15,1,t,400", "fields but the header has"),
+        (
+            "x,DEC2,1,3100ABC123,1201901,US,2019-09-15,1,t,400,USD,",
+            "column `code`",
+        ),
+        (
+            "x,DEC3,1,3100ABC123,12011000,US,2019-09-15,1,t,400,USD,",
+            "not in the schedule",
+        ),
+        (
+            "x,DEC4,1,3100ABC123,12019010,US,2016-09-15,1,t,400,USD,",
+            "not in force",
+        ),
+        (
+            "x,DEC5,1,3100ABC123,12019010,QQ,2019-09-15,1,t,400,USD,",
+            "column `origin`",
+        ),
+        (
+            "x,DEC6,1,3100ABC123,12019010,US,2019-09-15,1,t,400,EUR,",
+            "no customs exchange rate for EUR in 2019-09",
+        ),
+        (
+            "x,DEC7,1,3100ABC123,12019010,US,2019-09-15,-1,t,400,USD,",
+            "column `quantity`, value `-1`",
+        ),
+        (
+            "x,DEC8,1,3100ABC123,12019010,US,2019-09-15,1,t,4OO,USD,",
+            "column `customs_value`",
+        ),
+        (
+            "x,DEC9,1,3100ABC123,12019010,US,2019-02-30,1,t,400,USD,",
+            "column `declared_at`",
+        ),
+        (
+            "x,DEC10,1,3100ABC123,12019010,US,2019-09-15,1,t,400",
+            "fields but the header has",
+        ),
     ];
     let mut input = format!("{HEADER}\n{good}\n");
     for (row, _) in &bad {
@@ -72,17 +114,23 @@ fn bad_rows_go_to_rejects_with_their_fields_and_a_reason_and_the_exit_status_is_
         input += "\n";
     }
     std::fs::write(d.path().join("in.csv"), input).unwrap();
-    let o = waiver(&["assess", "in.csv", "-o", "out.csv", "--rejects", "rej.csv"], d.path());
+    let o = waiver(
+        &["assess", "in.csv", "-o", "out.csv", "--rejects", "rej.csv"],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("assessed 1 of 10 lines"), "{stderr}");
     assert!(stderr.contains("rejected 9 lines"), "{stderr}");
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(d.path().join("rej.csv")).unwrap();
-    assert_eq!(rdr.headers().unwrap().iter().last(), Some("error"));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(d.path().join("rej.csv"))
+        .unwrap();
+    assert_eq!(rdr.headers().unwrap().iter().next_back(), Some("error"));
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), bad.len());
     for (i, (r, (raw, reason))) in rows.iter().zip(&bad).enumerate() {
-        let err = r.iter().last().unwrap();
+        let err = r.iter().next_back().unwrap();
         assert!(err.contains(reason), "{err} should contain {reason}");
         assert!(err.starts_with(&format!("line {}:", i + 3)), "{err}");
         let fields: Vec<&str> = r.iter().take(r.len() - 1).collect();
@@ -94,11 +142,18 @@ fn bad_rows_go_to_rejects_with_their_fields_and_a_reason_and_the_exit_status_is_
 #[test]
 fn a_missing_required_column_is_a_clear_error_before_anything_is_assessed() {
     let d = tmp();
-    std::fs::write(d.path().join("in.csv"), "declaration,line,code\nD,1,12019010\n").unwrap();
+    std::fs::write(
+        d.path().join("in.csv"),
+        "declaration,line,code\nD,1,12019010\n",
+    )
+    .unwrap();
     let o = waiver(&["assess", "in.csv", "-o", "out.csv"], d.path());
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("lacks the required column(s) importer, origin, declared_at"), "{stderr}");
+    assert!(
+        stderr.contains("lacks the required column(s) importer, origin, declared_at"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -113,11 +168,26 @@ fn output_order_and_line_numbers_survive_many_blocks_and_threads() {
     }
     assert!(input.len() > 2 << 20, "input spans several 1 MiB blocks");
     std::fs::write(d.path().join("in.csv"), input).unwrap();
-    let o = waiver(&["assess", "in.csv", "-o", "out.csv", "--rejects", "rej.csv", "--threads", "3"], d.path());
+    let o = waiver(
+        &[
+            "assess",
+            "in.csv",
+            "-o",
+            "out.csv",
+            "--rejects",
+            "rej.csv",
+            "--threads",
+            "3",
+        ],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     let mut rdr = csv::Reader::from_path(d.path().join("out.csv")).unwrap();
     let ids: Vec<String> = rdr.records().map(|r| r.unwrap()[1].to_owned()).collect();
-    let expected: Vec<String> = (0..n).filter(|i| i % 1000 != 999).map(|i| format!("D{i}")).collect();
+    let expected: Vec<String> = (0..n)
+        .filter(|i| i % 1000 != 999)
+        .map(|i| format!("D{i}"))
+        .collect();
     assert_eq!(ids, expected);
     let mut rej = csv::Reader::from_path(d.path().join("rej.csv")).unwrap();
     let errs: Vec<String> = rej.records().map(|r| r.unwrap()[12].to_owned()).collect();
@@ -138,27 +208,73 @@ fn assess_reads_standard_input_and_writes_standard_output() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{HEADER}\nx,D,1,3100ABC123,12019010,US,2020-06-15,1,t,1000,CNY,").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            format!("{HEADER}\nx,D,1,3100ABC123,12019010,US,2020-06-15,1,t,1000,CNY,").as_bytes(),
+        )
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success());
     let out = String::from_utf8(o.stdout).unwrap();
-    assert!(out.lines().nth(1).unwrap().contains(",1000.00,3,30.00,27.5,275.00,9,117.45,422.45,"), "{out}");
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .contains(",1000.00,3,30.00,27.5,275.00,9,117.45,422.45,"),
+        "{out}"
+    );
 }
 
 #[test]
 fn tariff_shows_every_layer_as_a_table_and_as_json() {
     let d = tmp();
-    let o = waiver(&["tariff", "1201.90.10", "--origin", "US", "--at", "2019-09-15"], d.path());
+    let o = waiver(
+        &[
+            "tariff",
+            "1201.90.10",
+            "--origin",
+            "US",
+            "--at",
+            "2019-09-15",
+        ],
+        d.path(),
+    );
     assert!(o.status.success());
     let table = String::from_utf8(o.stdout).unwrap();
-    for needle in ["L301-1-soy", "L301-4A-soy", "Customs Tariff Commission Announcement [2019] No. 4", "customs duty 33%", "with exclusion 3%", "import VAT 9%"] {
+    for needle in [
+        "L301-1-soy",
+        "L301-4A-soy",
+        "Customs Tariff Commission Announcement [2019] No. 4",
+        "customs duty 33%",
+        "with exclusion 3%",
+        "import VAT 9%",
+    ] {
         assert!(table.contains(needle), "{needle} in\n{table}");
     }
-    let o = waiver(&["tariff", "02032900", "--origin", "US", "--at", "2019-09-15", "--json"], d.path());
+    let o = waiver(
+        &[
+            "tariff",
+            "02032900",
+            "--origin",
+            "US",
+            "--at",
+            "2019-09-15",
+            "--json",
+        ],
+        d.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["duty_rate_pct"], "72");
     assert_eq!(v["duty_rate_with_exclusion_pct"], "37");
-    let l232 = v["layers"].as_array().unwrap().iter().find(|l| l["id"] == "L232-pork").unwrap();
+    let l232 = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "L232-pork")
+        .unwrap();
     assert_eq!(l232["excludable"], false);
     assert_eq!(l232["confidence"], "sourced");
 }
@@ -166,7 +282,10 @@ fn tariff_shows_every_layer_as_a_table_and_as_json() {
 #[test]
 fn tariff_rejects_bad_input_with_the_fix() {
     let d = tmp();
-    let o = waiver(&["tariff", "1201", "--origin", "US", "--at", "2019-09-15"], d.path());
+    let o = waiver(
+        &["tariff", "1201", "--origin", "US", "--at", "2019-09-15"],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not 8 or 10 digits"));
 }
@@ -180,10 +299,26 @@ fn an_invalid_schedule_directory_is_reported_by_file_row_column_and_value() {
     for f in ["lines.csv", "exchange_rates.csv"] {
         std::fs::copy(demo.join(f), dir.join(f)).unwrap();
     }
-    let measures = read(demo.join("measures.csv")).replacen(",25%,2018-07-06,", ",-25%,2018-07-06,", 1);
+    let measures =
+        read(demo.join("measures.csv")).replacen(",25%,2018-07-06,", ",-25%,2018-07-06,", 1);
     std::fs::write(dir.join("measures.csv"), measures).unwrap();
-    let o = waiver(&["--schedule", "sched", "tariff", "12019010", "--origin", "US", "--at", "2019-09-15"], d.path());
+    let o = waiver(
+        &[
+            "--schedule",
+            "sched",
+            "tariff",
+            "12019010",
+            "--origin",
+            "US",
+            "--at",
+            "2019-09-15",
+        ],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("measures.csv row 17, column `duty`, value `-25%`: a rate cannot be negative"), "{err}");
+    assert!(
+        err.contains("measures.csv row 17, column `duty`, value `-25%`: a rate cannot be negative"),
+        "{err}"
+    );
 }

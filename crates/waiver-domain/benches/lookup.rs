@@ -43,4 +43,30 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+criterion_main!(benches, parsing);
+
+fn parsers(c: &mut Criterion) {
+    use waiver_domain::amount::{Money, QtyUnit, Quantity};
+    use waiver_domain::{Currency, Origin, RegistrationCode};
+    c.bench_function("parse_tariff_code", |b| {
+        b.iter(|| TariffCode::parse(black_box("12019010")))
+    });
+    c.bench_function("parse_datetime", |b| {
+        b.iter(|| BjTime::parse(black_box("2025-04-11T09:00")))
+    });
+    c.bench_function("parse_date", |b| {
+        b.iter(|| BjTime::parse(black_box("2025-04-01")))
+    });
+    c.bench_function("parse_quantity", |b| {
+        b.iter(|| Quantity::parse(black_box("60000.125"), QtyUnit::T))
+    });
+    c.bench_function("parse_money", |b| {
+        b.iter(|| Money::parse(black_box("21000000.15"), Currency::USD))
+    });
+    c.bench_function("parse_registration_code", |b| {
+        b.iter(|| RegistrationCode::parse(black_box("3100ABC123")))
+    });
+    c.bench_function("parse_origin", |b| b.iter(|| Origin::parse(black_box("US"))));
+    c.bench_function("parse_currency", |b| b.iter(|| Currency::parse(black_box("USD"))));
+}
+criterion_group!(parsing, parsers);

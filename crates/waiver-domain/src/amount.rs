@@ -26,65 +26,68 @@ pub enum NumberError {
     Zero(String),
 }
 
-/// Parses a plain decimal (`-12.5`, `0.3`, `100`) into an integer scaled by 10^`scale`.
-/// Rejects more than `scale` significant decimals and more than 15 integer digits.
+const POW10: [i64; 19] = {
+    let mut t = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// Parses a plain decimal (`-12.5`, `0.3`, `100`) into an integer scaled by 10^`scale`
+/// (`scale` ≤ 6). Rejects more than `scale` significant decimals and more than 15 integer digits.
 pub fn parse_scaled(raw: &str, scale: u32) -> Result<i64, NumberError> {
-    let s = raw.trim();
-    let b = s.as_bytes();
+    let malformed = || NumberError::Malformed(raw.to_owned());
+    let b = raw.trim_ascii().as_bytes();
     let (neg, body) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         Some(b'+') => (false, &b[1..]),
         _ => (false, b),
     };
-    let malformed = || NumberError::Malformed(raw.to_owned());
-    if body.is_empty() {
+    let (int_b, frac_b) = match body.iter().position(|&c| c == b'.') {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, &[][..]),
+    };
+    if int_b.is_empty() && frac_b.is_empty() {
         return Err(malformed());
     }
-    let mut int_part: i64 = 0;
-    let mut int_digits = 0u32;
+    let significant = &int_b[int_b.iter().take_while(|&&c| c == b'0').count()..];
+    if significant.len() > 15 {
+        return Err(if body.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+            NumberError::TooLarge(raw.to_owned())
+        } else {
+            malformed()
+        });
+    }
+    let mut v: i64 = 0;
+    for &c in significant {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(malformed());
+        }
+        v = v * 10 + i64::from(d);
+    }
+    let frac_len = frac_b.len() - frac_b.iter().rev().take_while(|&&c| c == b'0').count();
     let mut frac: i64 = 0;
-    let mut frac_digits = 0u32;
-    let mut seen_dot = false;
-    let mut any_digit = false;
-    for &c in body {
-        match c {
-            b'0'..=b'9' => {
-                any_digit = true;
-                let d = i64::from(c - b'0');
-                if seen_dot {
-                    if frac_digits == scale {
-                        if d != 0 {
-                            return Err(NumberError::TooPrecise {
-                                value: raw.to_owned(),
-                                max: scale,
-                            });
-                        }
-                        continue;
-                    }
-                    frac = frac * 10 + d;
-                    frac_digits += 1;
-                } else {
-                    if int_digits >= 15 {
-                        return Err(NumberError::TooLarge(raw.to_owned()));
-                    }
-                    if int_part != 0 || d != 0 {
-                        int_digits += 1;
-                    }
-                    int_part = int_part * 10 + d;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => return Err(malformed()),
+    for (i, &c) in frac_b.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(malformed());
+        }
+        if i < scale as usize {
+            frac = frac * 10 + i64::from(d);
         }
     }
-    if !any_digit {
-        return Err(malformed());
+    if frac_len > scale as usize {
+        return Err(NumberError::TooPrecise {
+            value: raw.to_owned(),
+            max: scale,
+        });
     }
-    let pow = 10i64.pow(scale);
-    let v = int_part
-        .checked_mul(pow)
-        .and_then(|v| v.checked_add(frac * 10i64.pow(scale - frac_digits)))
-        .ok_or_else(|| NumberError::TooLarge(raw.to_owned()))?;
+    let pad = scale as usize - frac_b.len().min(scale as usize);
+    let v = v * POW10[scale as usize] + frac * POW10[pad];
     Ok(if neg { -v } else { v })
 }
 
@@ -228,7 +231,7 @@ pub enum QtyUnit {
 
 impl QtyUnit {
     pub fn parse(raw: &str) -> Option<QtyUnit> {
-        match raw.trim() {
+        match raw.trim_ascii() {
             "kg" | "KG" | "Kg" => Some(QtyUnit::Kg),
             "t" | "T" => Some(QtyUnit::T),
             _ => None,
@@ -334,6 +337,15 @@ impl fmt::Display for FxRate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn scaled_numbers_round_trip(v in -999_999_999_999_999i64..999_999_999_999_999, scale in 0u32..=6) {
+            let text = format_scaled(i128::from(v), scale, 0);
+            prop_assert_eq!(parse_scaled(&text, scale), Ok(v));
+        }
+    }
 
     #[test]
     fn scaled_parsing_is_exact() {

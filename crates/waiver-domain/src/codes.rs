@@ -48,15 +48,40 @@ fn digits_only(raw: &str) -> Option<([u8; 10], u8)> {
 /// A national tariff line: 8 digits (or 10 for statistical sub-lines), stored without dots.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TariffCode {
+    /// The digits as a number, times 16, plus the length: cheap to compare, and ordered.
+    key: u64,
     digits: [u8; 10],
     len: u8,
+}
+
+fn code_key(digits: &[u8; 10], len: u8) -> u64 {
+    let n = digits[..len as usize]
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    n * 16 + u64::from(len)
 }
 
 impl TariffCode {
     /// Parses `12019010`, `1201.90.10` or `1201909000`.
     pub fn parse(raw: &str) -> Result<Self, CodeError> {
-        match digits_only(raw.trim()) {
-            Some((digits, len)) if len == 8 || len == 10 => Ok(Self { digits, len }),
+        // Fast path: exactly 8 or 10 digits, as customs systems send them.
+        let b = raw.as_bytes();
+        if (b.len() == 8 || b.len() == 10) && b.iter().all(u8::is_ascii_digit) {
+            let mut digits = [0u8; 10];
+            digits[..b.len()].copy_from_slice(b);
+            let len = b.len() as u8;
+            return Ok(Self {
+                key: code_key(&digits, len),
+                digits,
+                len,
+            });
+        }
+        match digits_only(raw.trim_ascii()) {
+            Some((digits, len)) if len == 8 || len == 10 => Ok(Self {
+                key: code_key(&digits, len),
+                digits,
+                len,
+            }),
             _ => Err(CodeError::TariffCode(raw.to_owned())),
         }
     }
@@ -69,7 +94,11 @@ impl TariffCode {
         (self.len == 10).then(|| {
             let mut digits = [0u8; 10];
             digits[..8].copy_from_slice(&self.digits[..8]);
-            TariffCode { digits, len: 8 }
+            TariffCode {
+                key: code_key(&digits, 8),
+                digits,
+                len: 8,
+            }
         })
     }
 }
@@ -99,7 +128,7 @@ pub struct CodePrefix {
 
 impl CodePrefix {
     pub fn parse(raw: &str) -> Result<Self, CodeError> {
-        match digits_only(raw.trim()) {
+        match digits_only(raw.trim_ascii()) {
             Some((digits, len)) if len >= 2 && len % 2 == 0 => Ok(Self { digits, len }),
             _ => Err(CodeError::Prefix(raw.to_owned())),
         }
@@ -153,7 +182,7 @@ pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
     pub fn parse(raw: &str) -> Result<Self, CodeError> {
-        let t = raw.trim().as_bytes();
+        let t = raw.trim_ascii().as_bytes();
         if t.len() == 2 && t.iter().all(u8::is_ascii_alphabetic) {
             let code = [t[0].to_ascii_uppercase(), t[1].to_ascii_uppercase()];
             let n = usize::from(code[0] - b'A') * 26 + usize::from(code[1] - b'A');
@@ -193,7 +222,7 @@ pub enum Origin {
 impl Origin {
     /// A country code, or `unknown` / `ZZ` for an origin customs cannot establish.
     pub fn parse(raw: &str) -> Result<Self, CodeError> {
-        let t = raw.trim();
+        let t = raw.trim_ascii();
         if t.eq_ignore_ascii_case("unknown") || t.eq_ignore_ascii_case("zz") {
             return Ok(Origin::Unknown);
         }
@@ -220,7 +249,7 @@ pub struct RegistrationCode([u8; 10]);
 
 impl RegistrationCode {
     pub fn parse(raw: &str) -> Result<Self, CodeError> {
-        let t = raw.trim().as_bytes();
+        let t = raw.trim_ascii().as_bytes();
         if t.len() == 10 && t.iter().all(u8::is_ascii_alphanumeric) {
             let mut c = [0u8; 10];
             for (o, i) in c.iter_mut().zip(t) {
@@ -259,7 +288,7 @@ impl Currency {
     pub const USD: Currency = Currency(*b"USD");
 
     pub fn parse(raw: &str) -> Result<Self, CodeError> {
-        let t = raw.trim().as_bytes();
+        let t = raw.trim_ascii().as_bytes();
         if t.len() == 3 && t.iter().all(u8::is_ascii_alphabetic) {
             return Ok(Self([
                 t[0].to_ascii_uppercase(),

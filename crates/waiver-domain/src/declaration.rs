@@ -71,7 +71,7 @@ fn bad(column: &'static str, value: &str, message: impl fmt::Display) -> FieldEr
 impl RawLine<'_> {
     /// Parses every field; the first bad one is reported.
     pub fn parse(&self) -> Result<ParsedLine, FieldError> {
-        let d = self.declaration.trim();
+        let d = self.declaration.trim_ascii();
         if d.is_empty() || d.chars().count() > MAX_DECLARATION_CHARS {
             return Err(bad(
                 "declaration",
@@ -79,7 +79,7 @@ impl RawLine<'_> {
                 format!("a declaration number is 1 to {MAX_DECLARATION_CHARS} characters"),
             ));
         }
-        let line_no = match self.line.trim().parse::<u32>() {
+        let line_no = match self.line.trim_ascii().parse::<u32>() {
             Ok(n) if (1..=MAX_LINE_NO).contains(&n) => n,
             _ => {
                 return Err(bad(
@@ -118,7 +118,11 @@ impl RawLine<'_> {
                 ),
             )
         })?;
-        let shipped_on = match self.shipped_on.map(str::trim).filter(|s| !s.is_empty()) {
+        let shipped_on = match self
+            .shipped_on
+            .map(str::trim_ascii)
+            .filter(|s| !s.is_empty())
+        {
             Some(s) => Some(BjTime::parse(s).map_err(|e| bad("shipped_on", s, e))?),
             None => None,
         };
@@ -134,7 +138,7 @@ impl RawLine<'_> {
                 ));
             }
         }
-        let in_quota = match self.in_quota.map(str::trim).unwrap_or("") {
+        let in_quota = match self.in_quota.map(str::trim_ascii).unwrap_or("") {
             "" | "false" | "FALSE" | "no" => false,
             "true" | "TRUE" | "yes" => true,
             other => {

@@ -16,6 +16,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use smallvec::SmallVec;
 use thiserror::Error;
 
 use crate::amount::{div_round_half_up, CnyExact, Fen, Money, Quantity, RatePpm};
@@ -24,6 +25,9 @@ use crate::schedule::{
     DutyExpr, FxEntry, LineLookup, Measure, MeasureKind, OriginSelector, Role, Schedule, TariffLine,
 };
 use crate::time::{BjTime, Month, Precision};
+
+/// A short list of layers, kept inline (no allocation for up to 8).
+pub type Layers<T> = SmallVec<[T; 8]>;
 
 /// One declaration line, parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +185,7 @@ pub struct Assessment<'s> {
     /// The exchange rate used, if the value was not in CNY.
     pub fx: Option<(Currency, &'s FxEntry, Month)>,
     /// Base, additional and VAT layers in that order, including lifted and grace-waived ones.
-    pub layers: Vec<AppliedLayer<'s>>,
+    pub layers: Layers<AppliedLayer<'s>>,
     pub base_rate: RatePpm,
     pub base_duty: Fen,
     pub additional_rate: RatePpm,
@@ -385,31 +389,34 @@ pub fn assess<'s>(
 
     let mut warnings = Vec::new();
     let (mut mfn, mut prov, mut ooq, mut general, mut vat) = (None, None, None, None, None);
-    let mut adds: Vec<&Measure> = Vec::new();
+    let mut adds: Layers<&Measure> = SmallVec::new();
     let unknown = input.origin == Origin::Unknown;
-    for m in s.measures_for_line(li) {
-        let origin_ok = unknown || m.origin.matches(&input.origin);
-        if input.declared_precision == Precision::DateOnly && origin_ok {
-            for (t, starts) in [(Some(m.validity.start), true), (m.validity.end, false)] {
+    let date_only = input.declared_precision == Precision::DateOnly;
+    for k in s.measure_keys(li) {
+        let origin_ok = unknown || k.origin.matches(&input.origin);
+        if date_only && origin_ok {
+            for (t, starts) in [(Some(k.validity.start), true), (k.validity.end, false)] {
                 if let Some(t) = t.filter(|t| t.start_of_day() == at && !t.is_midnight()) {
+                    let measure = s.measure_at(k);
                     warnings.push(Warning::DateOnlySwitch {
-                        measure: m,
+                        measure,
                         at: t,
                         starts,
                     });
                 }
             }
         }
-        if !origin_ok || !m.validity.contains(at) {
+        if !origin_ok || !k.validity.contains(at) {
             continue;
         }
-        match m.kind {
+        let m = s.measure_at(k);
+        match k.kind {
             MeasureKind::Mfn => mfn = Some(m),
             MeasureKind::Provisional => prov = Some(m),
             MeasureKind::OutOfQuota => ooq = Some(m),
             MeasureKind::General => general = Some(m),
             MeasureKind::Vat => vat = Some(m),
-            k => match k.role() {
+            kind => match kind.role() {
                 Role::Conditional => warnings.push(Warning::Conditional { measure: m }),
                 _ => adds.push(m),
             },
@@ -458,12 +465,13 @@ pub fn assess<'s>(
     // Unknown origin: the highest origin's layers on the normal rate, or the general rate if higher.
     let mut base = normal_base;
     if unknown {
-        let common: Vec<&Measure> = adds
+        let common: Layers<&Measure> = adds
             .iter()
             .copied()
             .filter(|m| m.origin == OriginSelector::All)
             .collect();
-        let mut best: (Vec<&Measure>, Option<crate::codes::CountryCode>) = (common.clone(), None);
+        let mut best: (Layers<&Measure>, Option<crate::codes::CountryCode>) =
+            (common.clone(), None);
         if let Some(nb) = normal_base {
             let mut best_total = charged_total(nb, &best.0);
             let mut countries: Vec<_> = adds
@@ -476,7 +484,7 @@ pub fn assess<'s>(
             countries.sort();
             countries.dedup();
             for c in countries {
-                let set: Vec<&Measure> = adds
+                let set: Layers<&Measure> = adds
                     .iter()
                     .copied()
                     .filter(|m| m.origin.matches(&Origin::Country(c)))
@@ -509,7 +517,7 @@ pub fn assess<'s>(
         at,
     })?;
 
-    let mut layers = Vec::with_capacity(adds.len() + 2);
+    let mut layers: Layers<AppliedLayer> = SmallVec::new();
     layers.push(AppliedLayer {
         measure: base,
         status: LayerStatus::Charged,

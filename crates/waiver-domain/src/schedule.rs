@@ -333,11 +333,21 @@ pub enum LineLookup<'s> {
 pub struct Schedule {
     lines: Vec<TariffLine>,
     measures: Vec<Measure>,
-    rates: HashMap<(Currency, Month), FxEntry>,
+    /// Per currency: the first month and one slot per month from it.
+    rates: Vec<(Currency, Month, Vec<Option<FxEntry>>)>,
     /// Line indices sorted by code, for binary search.
     by_code: Vec<(TariffCode, usize)>,
     /// For each line, the measures whose goods selector matches it, in file order.
-    line_measures: Vec<Vec<u32>>,
+    line_measures: Vec<Vec<MeasureKey>>,
+}
+
+/// What the engine filters measures on, packed for a cache-friendly scan.
+#[derive(Clone, Copy, Debug)]
+pub struct MeasureKey {
+    pub index: u32,
+    pub kind: MeasureKind,
+    pub origin: OriginSelector,
+    pub validity: Validity,
 }
 
 impl Schedule {
@@ -355,10 +365,29 @@ impl Schedule {
             .map(|l| {
                 (0..measures.len())
                     .filter(|&m| measures[m].goods.matches(l))
-                    .map(|m| m as u32)
+                    .map(|m| MeasureKey {
+                        index: m as u32,
+                        kind: measures[m].kind,
+                        origin: measures[m].origin,
+                        validity: measures[m].validity,
+                    })
                     .collect()
             })
             .collect();
+        let mut by_currency: Vec<(Currency, Month, Vec<Option<FxEntry>>)> = Vec::new();
+        let mut currencies: Vec<Currency> = rates.keys().map(|(c, _)| *c).collect();
+        currencies.sort();
+        currencies.dedup();
+        for c in currencies {
+            let months = rates.keys().filter(|(k, _)| *k == c).map(|(_, m)| m.0);
+            let (first, last) = (months.clone().min().unwrap_or(0), months.max().unwrap_or(0));
+            let mut slots = vec![None; (last - first + 1) as usize];
+            for ((_, m), e) in rates.iter().filter(|((k, _), _)| *k == c) {
+                slots[(m.0 - first) as usize] = Some(e.clone());
+            }
+            by_currency.push((c, Month(first), slots));
+        }
+        let rates = by_currency;
         Schedule {
             lines,
             measures,
@@ -408,17 +437,32 @@ impl Schedule {
 
     /// Every measure whose goods selector covers the line (any origin, any date).
     pub fn measures_for_line(&self, line_index: usize) -> impl Iterator<Item = &Measure> + '_ {
+        self.measure_keys(line_index)
+            .iter()
+            .map(move |k| &self.measures[k.index as usize])
+    }
+
+    /// The packed keys of the measures covering a line, in file order.
+    pub fn measure_keys(&self, line_index: usize) -> &[MeasureKey] {
         self.line_measures
             .get(line_index)
-            .into_iter()
-            .flatten()
-            .map(move |&m| &self.measures[m as usize])
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The measure a [`MeasureKey`] points to.
+    pub fn measure_at(&self, key: &MeasureKey) -> &Measure {
+        &self.measures[key.index as usize]
     }
 
     pub fn fx(&self, currency: Currency, month: Month) -> Option<&FxEntry> {
-        self.rates.get(&(currency, month))
+        let (_, first, slots) = self.rates.iter().find(|(c, _, _)| *c == currency)?;
+        let i = usize::try_from(month.0 - first.0).ok()?;
+        slots.get(i)?.as_ref()
     }
     pub fn fx_len(&self) -> usize {
-        self.rates.len()
+        self.rates
+            .iter()
+            .map(|(_, _, s)| s.iter().flatten().count())
+            .sum()
     }
 }

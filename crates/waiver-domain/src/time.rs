@@ -92,7 +92,7 @@ impl BjTime {
     /// or RFC 3339 with `Z` or `±HH:MM` (converted to Beijing time). Fractions of a second are dropped.
     pub fn parse(raw: &str) -> Result<(BjTime, Precision), TimeError> {
         let err = || TimeError(raw.to_owned());
-        let b = raw.trim().as_bytes();
+        let b = raw.trim_ascii().as_bytes();
         if b.len() < 10 || b.len() > 40 || b[4] != b'-' || b[7] != b'-' {
             return Err(err());
         }
@@ -210,7 +210,7 @@ pub struct Month(pub i32);
 impl Month {
     /// Parses `YYYY-MM`.
     pub fn parse(raw: &str) -> Option<Month> {
-        let b = raw.trim().as_bytes();
+        let b = raw.trim_ascii().as_bytes();
         if b.len() != 7 || b[4] != b'-' {
             return None;
         }

@@ -61,7 +61,7 @@ pub const OUTPUT_COLUMNS: [&str; 11] = [
     "measures",
     "warnings",
 ];
-const BLOCK_BYTES: usize = 1 << 20;
+const BLOCK_BYTES: usize = 128 << 10;
 /// A single record may not exceed this (a guard against a file with an unclosed quote).
 const MAX_RECORD_BYTES: usize = 1 << 20;
 const MAX_COLUMNS: usize = 256;
@@ -252,7 +252,18 @@ fn process_block(schedule: &Schedule, cols: &Columns, block: &Block) -> Done {
         while let [rest @ .., b'\n' | b'\r'] = raw {
             raw = rest;
         }
-        match assess_record(schedule, cols, &rec) {
+        // One UTF-8 check for the whole record; the buffers move back and forth without copying.
+        let srec = match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
+            Ok(srec) => srec,
+            Err(e) => {
+                rec = e.into_byte_record();
+                let msg =
+                    format!("line {line_no}: the row is not UTF-8 text; save the file as UTF-8");
+                reject(&mut rej_w, &mut stats, &rec, msg, "encoding");
+                continue;
+            }
+        };
+        match assess_record(schedule, cols, &srec) {
             Ok(a) => {
                 out.extend_from_slice(raw);
                 write_assessment(&mut out, &a);
@@ -260,15 +271,11 @@ fn process_block(schedule: &Schedule, cols: &Columns, block: &Block) -> Done {
                 stats.saving += a.exclusion_saving.0;
             }
             Err((msg, kind)) => {
-                reject(
-                    &mut rej_w,
-                    &mut stats,
-                    &rec,
-                    format!("line {line_no}: {msg}"),
-                    &kind,
-                );
+                let msg = format!("line {line_no}: {msg}");
+                reject(&mut rej_w, &mut stats, srec.as_byte_record(), msg, &kind);
             }
         }
+        rec = srec.into_byte_record();
     }
     Done {
         seq: block.seq,
@@ -300,7 +307,7 @@ type RowError = (String, String);
 fn assess_record<'s>(
     schedule: &'s Schedule,
     cols: &Columns,
-    rec: &csv::ByteRecord,
+    rec: &csv::StringRecord,
 ) -> Result<Assessment<'s>, RowError> {
     if rec.len() != cols.count {
         let msg = format!(
@@ -310,28 +317,21 @@ fn assess_record<'s>(
         );
         return Err((msg, "csv".into()));
     }
-    let field = |i: usize| -> Result<&str, RowError> {
-        std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| {
-            (
-                format!("column {} is not UTF-8 text", i + 1),
-                "encoding".into(),
-            )
-        })
-    };
+    let field = |i: usize| rec.get(i).unwrap_or("");
     let r = &cols.required;
     let raw = RawLine {
-        declaration: field(r[0])?,
-        line: field(r[1])?,
-        importer: field(r[2])?,
-        code: field(r[3])?,
-        origin: field(r[4])?,
-        declared_at: field(r[5])?,
-        quantity: field(r[6])?,
-        unit: field(r[7])?,
-        customs_value: field(r[8])?,
-        currency: field(r[9])?,
-        shipped_on: cols.shipped_on.map(field).transpose()?,
-        in_quota: cols.in_quota.map(field).transpose()?,
+        declaration: field(r[0]),
+        line: field(r[1]),
+        importer: field(r[2]),
+        code: field(r[3]),
+        origin: field(r[4]),
+        declared_at: field(r[5]),
+        quantity: field(r[6]),
+        unit: field(r[7]),
+        customs_value: field(r[8]),
+        currency: field(r[9]),
+        shipped_on: cols.shipped_on.map(field),
+        in_quota: cols.in_quota.map(field),
     };
     let parsed = raw
         .parse()
@@ -400,7 +400,7 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
 
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) if p.as_os_str() != "-" => Box::new(create(p)?),
-        _ => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+        _ => Box::new(BufWriter::with_capacity(256 << 10, io::stdout().lock())),
     };
     let mut rejects = create(&a.rejects)?;
     {
@@ -427,8 +427,8 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
         pb
     });
 
-    let (work_tx, work_rx) = bounded::<Block>(threads * 2);
-    let (done_tx, done_rx) = bounded::<Done>(threads * 2);
+    let (work_tx, work_rx) = bounded::<Block>(threads);
+    let (done_tx, done_rx) = bounded::<Done>(threads);
     let mut totals = Stats::default();
     let result: anyhow::Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> anyhow::Result<()> {
@@ -437,18 +437,14 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
             let mut next_line = 2u64;
             let mut eof = false;
             while !eof {
-                let old = carry.len();
-                carry.resize(old + BLOCK_BYTES, 0);
-                let mut filled = old;
-                while filled < carry.len() {
-                    let n = input.read(&mut carry[filled..]).context("cannot read the input")?;
-                    if n == 0 {
-                        eof = true;
-                        break;
-                    }
-                    filled += n;
+                let want = BLOCK_BYTES.saturating_sub(carry.len()).max(64 * 1024) as u64;
+                let n = (&mut input)
+                    .take(want)
+                    .read_to_end(&mut carry)
+                    .context("cannot read the input")?;
+                if n == 0 {
+                    eof = true;
                 }
-                carry.truncate(filled);
                 let cut = if eof { Some((carry.len(), 0)) } else { last_record_end(&carry) };
                 let Some((end, newlines)) = cut else {
                     if carry.len() > MAX_RECORD_BYTES {
@@ -456,8 +452,10 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                     }
                     continue;
                 };
-                let tail = carry.split_off(end);
-                let bytes = std::mem::replace(&mut carry, tail);
+                let mut next = Vec::with_capacity(BLOCK_BYTES + 64 * 1024);
+                next.extend_from_slice(&carry[end..]);
+                carry.truncate(end);
+                let bytes = std::mem::replace(&mut carry, next);
                 if bytes.is_empty() {
                     continue;
                 }

@@ -580,3 +580,95 @@ pub fn assess<'s>(
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::declaration::RawLine;
+    use crate::schedule_csv::{parse_schedule, ScheduleFiles};
+
+    const LINES: &str = "code,valid_from,description_en,unit,vat_class,confidence\n\
+                         12019010,2017-01-01,Soya beans,kg,agri,sourced\n";
+    const RATES: &str = "month,currency,cny_per_unit,confidence\n2020-06,USD,7.0000,sourced\n";
+
+    fn schedule(rows: &str) -> Schedule {
+        let measures = format!(
+            "id,goods,origin,kind,duty,start,end,legal_base,scope,excludable,confidence\n\
+             VAT,class:agri,*,vat,9%,2017-01-01,,V,vat,no,sourced\n{rows}"
+        );
+        let files = ScheduleFiles { lines: LINES, measures: &measures, exchange_rates: RATES };
+        parse_schedule(&files).unwrap()
+    }
+
+    fn input(qty_kg: &str, value_cny: &str) -> LineInput {
+        let raw = RawLine {
+            declaration: "D",
+            line: "1",
+            importer: "3100ABC123",
+            code: "12019010",
+            origin: "US",
+            declared_at: "2020-06-15T10:00",
+            quantity: qty_kg,
+            unit: "kg",
+            customs_value: value_cny,
+            currency: "CNY",
+            shipped_on: None,
+            in_quota: None,
+        };
+        raw.parse().unwrap().input
+    }
+
+    #[test]
+    fn provisional_rates_take_precedence_over_mfn() {
+        let s = schedule(
+            "MFN,12019010,*,mfn,3%,2017-01-01,,T,base,no,sourced\n\
+             PROV,12019010,*,provisional,1%,2020-01-01,2021-01-01,P,base,no,sourced\n",
+        );
+        let a = assess(&s, &input("1000", "10000"), Lift::Nothing).unwrap();
+        assert_eq!(a.layers[0].measure.id, "PROV");
+        assert_eq!(a.base_duty, Fen(10_000)); // 1% of CNY 10 000
+    }
+
+    #[test]
+    fn specific_compound_and_bounded_duties_are_exact() {
+        // 0.35 CNY/kg on 1234.567 kg = 432.09845 → 432.10.
+        let s = schedule("MFN,12019010,*,mfn,0.35 CNY/kg,2017-01-01,,T,base,no,sourced\n");
+        let a = assess(&s, &input("1234.567", "10000"), Lift::Nothing).unwrap();
+        assert_eq!(a.base_duty, Fen(43_210));
+        // Effective rate: 432.09845 / 10 000 = 4.3209845% → 4.321%.
+        assert_eq!(a.base_rate.pct_string(), "4.321");
+
+        // 10% + 800 CNY/t on 2 t worth 10 000: 1000 + 1600.
+        let s = schedule("MFN,12019010,*,mfn,10% + 800 CNY/t,2017-01-01,,T,base,no,sourced\n");
+        assert_eq!(assess(&s, &input("2000", "10000"), Lift::Nothing).unwrap().base_duty, Fen(260_000));
+
+        // 20% with a floor of 1 CNY/kg and a ceiling of 3 CNY/kg.
+        let s = schedule(
+            "MFN,12019010,*,mfn,20% min 1 CNY/kg max 3 CNY/kg,2017-01-01,,T,base,no,sourced\n",
+        );
+        let duty = |kg, cny| assess(&s, &input(kg, cny), Lift::Nothing).unwrap().base_duty;
+        assert_eq!(duty("100", "200"), Fen(10_000)); // 20% = 40 < floor 100
+        assert_eq!(duty("100", "1000"), Fen(20_000)); // 20% = 200, within bounds
+        assert_eq!(duty("100", "10000"), Fen(30_000)); // 20% = 2000 > ceiling 300
+    }
+
+    #[test]
+    fn insurance_defaults_to_0_3_percent_of_goods_and_freight() {
+        // FOB 499 + freight 38 = 537 USD/t; insurance 1.611 → 1.61 (half-up, in cents).
+        assert_eq!(cif_minor(49_900, 3_800, None), 53_700 + 161);
+        assert_eq!(cif_minor(49_900, 3_800, Some(0)), 53_700);
+        // 0.3% of 150 cents = 0.45 → 0 cents; of 170 cents = 0.51 → 1 cent.
+        assert_eq!(cif_minor(100, 50, None), 150);
+        assert_eq!(cif_minor(100, 70, None), 171);
+    }
+
+    #[test]
+    fn a_line_without_a_vat_rate_is_an_error_not_a_zero() {
+        let measures = "id,goods,origin,kind,duty,start,legal_base,scope,excludable,confidence\n\
+                        MFN,12019010,*,mfn,3%,2017-01-01,T,base,no,sourced\n";
+        let files = ScheduleFiles { lines: LINES, measures, exchange_rates: RATES };
+        let s = parse_schedule(&files).unwrap();
+        let e = assess(&s, &input("1", "1"), Lift::Nothing).unwrap_err();
+        assert_eq!(e.code(), "no_vat_rate");
+    }
+}

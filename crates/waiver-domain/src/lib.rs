@@ -5,6 +5,7 @@
 //! Architecture invariant: this crate does no I/O (no files, network, clock, async or SQL).
 //! Callers hand it bytes and instants; it hands back values and errors.
 
+pub mod accounts;
 pub mod amount;
 pub mod codes;
 pub mod declaration;

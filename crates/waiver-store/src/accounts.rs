@@ -1,0 +1,383 @@
+//! Enterprises, associations, users (argon2id password hashes) and API tokens (stored as SHA-256).
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use waiver_domain::accounts::{check_password, Role, Username};
+use waiver_domain::RegistrationCode;
+
+use crate::audit::{self, Actor, Change};
+use crate::{now_ms, Result, Store, StoreError};
+
+/// Limits on names from outside.
+pub const MAX_NAME_CHARS: usize = 200;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Enterprise {
+    pub id: i64,
+    pub registration_code: String,
+    pub name_en: String,
+    pub name_zh: String,
+    pub parent_group: Option<String>,
+    pub is_association: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewEnterprise {
+    pub registration_code: RegistrationCode,
+    pub name_en: String,
+    pub name_zh: String,
+    pub parent_group: Option<String>,
+    pub is_association: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The enterprise an applicant acts for.
+    pub enterprise: Option<String>,
+    pub affiliation: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+    pub enterprise: Option<RegistrationCode>,
+    pub affiliation: Option<String>,
+}
+
+fn check_name(field: &str, v: &str) -> Result<()> {
+    if v.trim().is_empty() || v.chars().count() > MAX_NAME_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "{field} must be 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Hashes a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Hash(e.to_string()))
+}
+
+fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, e.registration_code, u.affiliation, u.password_hash \
+     FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id";
+
+fn user_from_row(row: &sqlx::any::AnyRow) -> Result<(User, String)> {
+    let role: String = row.try_get(3)?;
+    let role = Role::parse(&role).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok((
+        User {
+            id: row.try_get(0)?,
+            username: row.try_get(1)?,
+            display_name: row.try_get(2)?,
+            role,
+            enterprise: row.try_get(4)?,
+            affiliation: row.try_get(5)?,
+        },
+        row.try_get(6)?,
+    ))
+}
+
+impl Store {
+    pub async fn create_enterprise(
+        &self,
+        actor: &Actor,
+        new: &NewEnterprise,
+    ) -> Result<Enterprise> {
+        check_name("name_en", &new.name_en)?;
+        let code = new.registration_code.as_str();
+        let mut tx = self.pool.begin().await?;
+        let exists =
+            sqlx::query(&self.sql("SELECT id FROM enterprises WHERE registration_code = $1"))
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "an enterprise with registration code {code} already exists"
+            )));
+        }
+        let row = sqlx::query(&self.sql(
+            "INSERT INTO enterprises (registration_code, name_en, name_zh, parent_group, is_association, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        ))
+        .bind(code)
+        .bind(&new.name_en)
+        .bind(&new.name_zh)
+        .bind(&new.parent_group)
+        .bind(i64::from(new.is_association))
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        let e = Enterprise {
+            id: row.try_get(0)?,
+            registration_code: code.to_owned(),
+            name_en: new.name_en.clone(),
+            name_zh: new.name_zh.clone(),
+            parent_group: new.parent_group.clone(),
+            is_association: new.is_association,
+        };
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "enterprise",
+                entity_id: code,
+                action: "create",
+                before: serde_json::Value::Null,
+                after: serde_json::to_value(&e).unwrap_or_default(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(e)
+    }
+
+    pub async fn enterprise(&self, code: &RegistrationCode) -> Result<Option<Enterprise>> {
+        let row = sqlx::query(&self.sql(
+            "SELECT id, registration_code, name_en, name_zh, parent_group, is_association FROM enterprises WHERE registration_code = $1",
+        ))
+        .bind(code.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Enterprise {
+                id: r.try_get(0)?,
+                registration_code: r.try_get(1)?,
+                name_en: r.try_get(2)?,
+                name_zh: r.try_get(3)?,
+                parent_group: r.try_get(4)?,
+                is_association: r.try_get::<i64, _>(5)? == 1,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records that `member` belongs to the association `association`.
+    pub async fn add_member(
+        &self,
+        actor: &Actor,
+        association: &RegistrationCode,
+        member: &RegistrationCode,
+    ) -> Result<()> {
+        let a = self
+            .enterprise(association)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no enterprise {association}")))?;
+        let m = self
+            .enterprise(member)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no enterprise {member}")))?;
+        if !a.is_association {
+            return Err(StoreError::Invalid(format!(
+                "{association} is not an association"
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            &self
+                .sql("INSERT INTO association_members (association_id, member_id) VALUES ($1, $2)"),
+        )
+        .bind(a.id)
+        .bind(m.id)
+        .execute(&mut *tx)
+        .await?;
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "enterprise",
+                entity_id: association.as_str(),
+                action: "add_member",
+                before: serde_json::Value::Null,
+                after: serde_json::json!({ "member": member.as_str() }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The registration codes of an association's members.
+    pub async fn members(&self, association: &RegistrationCode) -> Result<Vec<String>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT m.registration_code FROM association_members am \
+             JOIN enterprises a ON a.id = am.association_id JOIN enterprises m ON m.id = am.member_id \
+             WHERE a.registration_code = $1 ORDER BY m.registration_code",
+        ))
+        .bind(association.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    pub async fn create_user(&self, actor: &Actor, new: &NewUser, password: &str) -> Result<User> {
+        check_name("display_name", &new.display_name)?;
+        check_password(password).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let enterprise_id = match (&new.role, &new.enterprise) {
+            (Role::Applicant, Some(code)) => Some(
+                self.enterprise(code)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!(
+                            "no enterprise with registration code {code}; register it first"
+                        ))
+                    })?
+                    .id,
+            ),
+            (Role::Applicant, None) => {
+                return Err(StoreError::Invalid(
+                    "an applicant must be bound to an enterprise".into(),
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(StoreError::Invalid(format!(
+                    "only applicants are bound to an enterprise, not a {}",
+                    new.role
+                )))
+            }
+            (_, None) => None,
+        };
+        let hash = hash_password(password)?;
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query(&self.sql("SELECT id FROM users WHERE username = $1"))
+            .bind(new.username.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "the username {} is taken",
+                new.username
+            )));
+        }
+        let row = sqlx::query(&self.sql(
+            "INSERT INTO users (username, display_name, role, enterprise_id, affiliation, password_hash, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        ))
+        .bind(new.username.as_str())
+        .bind(&new.display_name)
+        .bind(new.role.as_str())
+        .bind(enterprise_id)
+        .bind(&new.affiliation)
+        .bind(&hash)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        let user = User {
+            id: row.try_get(0)?,
+            username: new.username.to_string(),
+            display_name: new.display_name.clone(),
+            role: new.role,
+            enterprise: new.enterprise.map(|c| c.to_string()),
+            affiliation: new.affiliation.clone(),
+        };
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "user",
+                entity_id: new.username.as_str(),
+                action: "create",
+                before: serde_json::Value::Null,
+                after: serde_json::to_value(&user).unwrap_or_default(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn user(&self, username: &str) -> Result<Option<User>> {
+        let sql = format!("{USER_SELECT} WHERE u.username = $1 AND u.disabled = 0");
+        let row = sqlx::query(&self.sql_owned(sql))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| user_from_row(&r).map(|(u, _)| u)).transpose()
+    }
+
+    /// The user if the password matches (argon2id verification); `None` otherwise.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Option<User>> {
+        let sql = format!("{USER_SELECT} WHERE u.username = $1 AND u.disabled = 0");
+        let Some(row) = sqlx::query(&self.sql_owned(sql))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (user, hash) = user_from_row(&row)?;
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Hash(e.to_string()))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            .then_some(user))
+    }
+
+    /// Creates an API token for a user and returns it; only its SHA-256 is stored.
+    pub async fn create_token(&self, actor: &Actor, username: &str, label: &str) -> Result<String> {
+        check_name("label", label)?;
+        let user = self
+            .user(username)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no user {username}")))?;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!("wvr_{}", hex::encode(bytes));
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&self.sql("INSERT INTO api_tokens (user_id, token_sha256, label, created_at_ms) VALUES ($1, $2, $3, $4)"))
+            .bind(user.id)
+            .bind(token_digest(&token))
+            .bind(label)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "user",
+                entity_id: username,
+                action: "create_token",
+                before: serde_json::Value::Null,
+                after: serde_json::json!({ "label": label }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// The user a bearer token belongs to, if it exists and is not revoked.
+    pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
+        let sql = format!("{USER_SELECT} JOIN api_tokens t ON t.user_id = u.id WHERE t.token_sha256 = $1 AND t.revoked_at_ms IS NULL AND u.disabled = 0");
+        let row = sqlx::query(&self.sql_owned(sql))
+            .bind(token_digest(token))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| user_from_row(&r).map(|(u, _)| u)).transpose()
+    }
+}

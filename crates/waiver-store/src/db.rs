@@ -1,0 +1,118 @@
+//! The connection pool, dialect and migrations.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::{Result, StoreError};
+
+/// Which database a [`Store`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The one storage interface. Cheap to clone (a pool handle).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    dialect: Dialect,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects to `postgres://…`, `sqlite://PATH`, or a plain file path (SQLite, created if
+    /// missing). Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url): (Dialect, Cow<str>) =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                (Dialect::Postgres, url.into())
+            } else if url.starts_with("sqlite:") {
+                (Dialect::Sqlite, url.into())
+            } else if !url.contains("://") {
+                (Dialect::Sqlite, format!("sqlite://{url}?mode=rwc").into())
+            } else {
+                return Err(StoreError::Url(url.to_owned()));
+            };
+        let options =
+            AnyConnectOptions::from_str(&url).map_err(|_| StoreError::Url(url.to_string()))?;
+        let pool = match dialect {
+            // One connection: SQLite has one writer, and a single connection makes every
+            // transaction immediate in effect (no lock upgrades, no SQLITE_BUSY).
+            Dialect::Sqlite => AnyPoolOptions::new()
+                .max_connections(1)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await?,
+            Dialect::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
+        };
+        Ok(Store { pool, dialect })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies the dialect's pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Rewrites `$1`-style placeholders to SQLite's `?1`.
+    pub(crate) fn sql(&self, q: &'static str) -> Cow<'static, str> {
+        match self.dialect {
+            Dialect::Postgres => Cow::Borrowed(q),
+            Dialect::Sqlite => Cow::Owned(self.sql_owned(q.to_owned())),
+        }
+    }
+
+    /// [`Store::sql`] for a query built at run time.
+    pub(crate) fn sql_owned(&self, q: String) -> String {
+        match self.dialect {
+            Dialect::Postgres => q,
+            Dialect::Sqlite => {
+                let b = q.as_bytes();
+                let mut out = String::with_capacity(q.len());
+                for (i, c) in q.char_indices() {
+                    if c == '$' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                        out.push('?');
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Runs a statement as given (administration and tests: creating databases, tampering).
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+
+    /// Runs a `SELECT COUNT(*) …` as given.
+    pub async fn count_raw(&self, sql: &str) -> Result<i64> {
+        use sqlx::Row;
+        Ok(sqlx::query(sql).fetch_one(&self.pool).await?.try_get(0)?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,47 @@
+//! Waiver's storage: one interface ([`Store`]) over SQLite (the embedded default) and PostgreSQL,
+//! each with its own migrations (`migrations/sqlite`, `migrations/postgres`).
+//!
+//! Both run through sqlx's `Any` driver; SQL is written once with `$1`-style placeholders and
+//! rewritten to SQLite's `?1` form. Every state change writes an audit entry in the same
+//! transaction ([`audit`]).
+//!
+//! Architecture invariant: money and quantities are stored as integers in minor units; instants
+//! as integer milliseconds (UTC) or Beijing seconds, named with their unit.
+
+pub mod accounts;
+pub mod audit;
+mod db;
+
+pub use accounts::{Enterprise, NewEnterprise, NewUser, User};
+pub use audit::{Actor, AuditEntry, AuditReport};
+pub use db::{Dialect, Store};
+
+use thiserror::Error;
+
+/// Storage errors. `Conflict` and `NotFound` carry what the caller needs for a clear message.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unsupported database URL `{0}`; use a file path, sqlite://PATH or postgres://…")]
+    Url(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

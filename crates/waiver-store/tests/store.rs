@@ -1,0 +1,266 @@
+//! The storage test suite, run against SQLite and PostgreSQL alike.
+
+mod common;
+
+use waiver_domain::accounts::{Role, Username};
+use waiver_domain::RegistrationCode;
+use waiver_store::{Actor, NewEnterprise, NewUser, Store, StoreError};
+
+fn code(c: &str) -> RegistrationCode {
+    RegistrationCode::parse(c).unwrap()
+}
+
+async fn crusher(store: &Store, c: &str) {
+    let e = NewEnterprise {
+        registration_code: code(c),
+        name_en: "Shandong Example Crushing Co.".into(),
+        name_zh: "山东示例压榨有限公司".into(),
+        parent_group: None,
+        is_association: false,
+    };
+    store.create_enterprise(&Actor::system(), &e).await.unwrap();
+}
+
+fn applicant(name: &str, enterprise: &str) -> NewUser {
+    NewUser {
+        username: Username::parse(name).unwrap(),
+        display_name: "Li Wei".into(),
+        role: Role::Applicant,
+        enterprise: Some(code(enterprise)),
+        affiliation: None,
+    }
+}
+
+both!(
+    enterprises_and_users_round_trip,
+    |store: Store| async move {
+        crusher(&store, "3700ABC001").await;
+        let dup = NewEnterprise {
+            registration_code: code("3700abc001"),
+            name_en: "Again".into(),
+            name_zh: String::new(),
+            parent_group: None,
+            is_association: false,
+        };
+        let err = store
+            .create_enterprise(&Actor::system(), &dup)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(ref m) if m.contains("3700ABC001")),
+            "{err}"
+        );
+
+        let u = store
+            .create_user(
+                &Actor::user("admin"),
+                &applicant("li.wei", "3700ABC001"),
+                "correct horse battery",
+            )
+            .await
+            .unwrap();
+        assert_eq!(u.enterprise.as_deref(), Some("3700ABC001"));
+        assert_eq!(
+            store
+                .authenticate("li.wei", "correct horse battery")
+                .await
+                .unwrap(),
+            Some(u.clone())
+        );
+        assert_eq!(
+            store
+                .authenticate("li.wei", "wrong password!")
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .authenticate("nobody", "correct horse battery")
+                .await
+                .unwrap(),
+            None
+        );
+
+        // An applicant without an enterprise, or a weak password, is refused and nothing is written.
+        let mut orphan = applicant("orphan", "3700ABC001");
+        orphan.enterprise = None;
+        assert!(store
+            .create_user(&Actor::system(), &orphan, "correct horse battery")
+            .await
+            .is_err());
+        assert!(store
+            .create_user(&Actor::system(), &applicant("weak", "3700ABC001"), "short")
+            .await
+            .is_err());
+        assert_eq!(store.user("weak").await.unwrap(), None);
+        let taken = store
+            .create_user(
+                &Actor::system(),
+                &applicant("li.wei", "3700ABC001"),
+                "correct horse battery",
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(taken, StoreError::Conflict(_)));
+    }
+);
+
+both!(
+    tokens_are_stored_hashed_and_resolve_to_their_user,
+    |store: Store| async move {
+        let customs = NewUser {
+            username: Username::parse("customs.qingdao").unwrap(),
+            display_name: "Qingdao Customs clearance system".into(),
+            role: Role::Customs,
+            enterprise: None,
+            affiliation: None,
+        };
+        store
+            .create_user(&Actor::system(), &customs, "correct horse battery")
+            .await
+            .unwrap();
+        let token = store
+            .create_token(&Actor::user("admin"), "customs.qingdao", "clearance system")
+            .await
+            .unwrap();
+        assert!(token.starts_with("wvr_") && token.len() == 68);
+        let u = store.user_by_token(&token).await.unwrap().unwrap();
+        assert_eq!(
+            (u.username.as_str(), u.role),
+            ("customs.qingdao", Role::Customs)
+        );
+        assert_eq!(store.user_by_token("wvr_0000").await.unwrap(), None);
+        // The plaintext token is nowhere in the database.
+        assert_eq!(
+            store
+                .count_raw(&format!(
+                    "SELECT COUNT(*) FROM api_tokens WHERE token_sha256 = '{token}'"
+                ))
+                .await
+                .unwrap(),
+            0
+        );
+    }
+);
+
+both!(associations_have_members, |store: Store| async move {
+    crusher(&store, "3700ABC001").await;
+    crusher(&store, "3700ABC002").await;
+    let assoc = NewEnterprise {
+        registration_code: code("1100ASC001"),
+        name_en: "China Soybean Industry Association (fictional)".into(),
+        name_zh: "中国大豆产业协会（虚构）".into(),
+        parent_group: None,
+        is_association: true,
+    };
+    store
+        .create_enterprise(&Actor::system(), &assoc)
+        .await
+        .unwrap();
+    store
+        .add_member(&Actor::system(), &code("1100ASC001"), &code("3700ABC002"))
+        .await
+        .unwrap();
+    store
+        .add_member(&Actor::system(), &code("1100ASC001"), &code("3700ABC001"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.members(&code("1100ASC001")).await.unwrap(),
+        ["3700ABC001", "3700ABC002"]
+    );
+    assert!(store
+        .add_member(&Actor::system(), &code("3700ABC001"), &code("3700ABC002"))
+        .await
+        .is_err());
+});
+
+both!(
+    every_change_is_audited_and_the_chain_verifies,
+    |store: Store| async move {
+        crusher(&store, "3700ABC001").await;
+        store
+            .create_user(
+                &Actor::user("admin"),
+                &applicant("li.wei", "3700ABC001"),
+                "correct horse battery",
+            )
+            .await
+            .unwrap();
+        let trail = store.audit_trail("enterprise", "3700ABC001").await.unwrap();
+        assert_eq!(trail.len(), 1);
+        assert_eq!(
+            (trail[0].actor.as_str(), trail[0].action.as_str()),
+            ("system", "create")
+        );
+        assert!(trail[0].diff.contains("\"before\":null"));
+        let report = store.verify_audit().await.unwrap();
+        assert_eq!((report.entries, report.first_bad.clone()), (2, None));
+    }
+);
+
+both!(
+    tampering_with_the_audit_log_is_detected,
+    |store: Store| async move {
+        for i in 1..=4 {
+            crusher(&store, &format!("3700ABC00{i}")).await;
+        }
+        assert_eq!(store.verify_audit().await.unwrap().first_bad, None);
+
+        // Edit an entry's content.
+        store
+            .execute_raw("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+            .await
+            .unwrap();
+        let r = store.verify_audit().await.unwrap();
+        let (seq, why) = r.first_bad.unwrap();
+        assert_eq!(seq, 2);
+        assert!(why.contains("edited"), "{why}");
+        store
+            .execute_raw("UPDATE audit_log SET actor = 'system' WHERE seq = 2")
+            .await
+            .unwrap();
+        assert_eq!(store.verify_audit().await.unwrap().first_bad, None);
+
+        // Remove one from the middle.
+        store
+            .execute_raw("DELETE FROM audit_log WHERE seq = 3")
+            .await
+            .unwrap();
+        assert_eq!(store.verify_audit().await.unwrap().first_bad.unwrap().0, 3);
+    }
+);
+
+both!(
+    removing_the_last_audit_entries_is_detected,
+    |store: Store| async move {
+        crusher(&store, "3700ABC001").await;
+        crusher(&store, "3700ABC002").await;
+        store
+            .execute_raw("DELETE FROM audit_log WHERE seq = 2")
+            .await
+            .unwrap();
+        let (seq, why) = store.verify_audit().await.unwrap().first_bad.unwrap();
+        assert_eq!(seq, 2);
+        assert!(why.contains("removed"), "{why}");
+    }
+);
+
+both!(
+    concurrent_writers_never_fork_the_audit_chain,
+    |store: Store| async move {
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                crusher(&s, &format!("3700CON{i:03}")).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let r = store.verify_audit().await.unwrap();
+        assert_eq!((r.entries, r.first_bad), (16, None));
+    }
+);

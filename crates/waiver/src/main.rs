@@ -1,6 +1,7 @@
 //! `waiver`: the one binary. Subcommands for tariff look-ups and bulk assessment; the service
 //! arrives with later work.
 
+mod admin;
 mod assess;
 mod output;
 mod tariff;
@@ -34,6 +35,40 @@ enum Command {
     Tariff(tariff::TariffArgs),
     /// Assess a CSV file of declaration lines (streaming; any size).
     Assess(assess::AssessArgs),
+    /// Create or upgrade the database schema.
+    Migrate(admin::DbArgs),
+    /// Manage users.
+    User {
+        #[command(flatten)]
+        db: admin::DbArgs,
+        #[command(subcommand)]
+        command: admin::UserCommand,
+    },
+    /// Manage API tokens for machine clients.
+    Token {
+        #[command(flatten)]
+        db: admin::DbArgs,
+        #[command(subcommand)]
+        command: admin::TokenCommand,
+    },
+    /// Check the tamper-evident audit log.
+    Audit {
+        #[command(flatten)]
+        db: admin::DbArgs,
+        #[command(subcommand)]
+        command: admin::AuditCommand,
+    },
+}
+
+/// Runs an async command on a fresh runtime.
+fn block_on<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
+    f: F,
+) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(f)
 }
 
 /// Loads the schedule named by `--schedule`, or the embedded demo.
@@ -79,6 +114,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tariff(a) => tariff::run(&schedule, a),
         Command::Assess(a) => assess::run(&schedule, a),
+        Command::Migrate(db) => block_on(admin::migrate(db)),
+        Command::User { db, command } => block_on(admin::user(db, command)),
+        Command::Token { db, command } => block_on(admin::token(db, command)),
+        Command::Audit { db, command } => block_on(admin::audit(db, command)),
     };
     match result {
         Ok(code) => code,

@@ -322,3 +322,37 @@ fn an_invalid_schedule_directory_is_reported_by_file_row_column_and_value() {
         "{err}"
     );
 }
+
+#[test]
+fn migrate_user_token_and_audit_verify_on_a_sqlite_file() {
+    let d = tmp();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_waiver"))
+            .args(args)
+            .args(["--database", "w.db"])
+            .env("WAIVER_PASSWORD", "correct horse battery")
+            .current_dir(d.path())
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"]).status.success());
+    let o = run(&[
+        "user",
+        "add",
+        "officer.zhang",
+        "--role",
+        "officer",
+        "--name",
+        "Zhang Min",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["token", "create", "officer.zhang"]);
+    let token = String::from_utf8(o.stdout).unwrap();
+    assert!(token.trim().starts_with("wvr_"), "{token}");
+    let o = run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("intact: 2 entries"));
+    let o = run(&["user", "add", "x", "--role", "officer", "--name", "X"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("username `x`"));
+}

@@ -69,7 +69,8 @@ impl Username {
         let b = raw.as_bytes();
         let ok = (3..=32).contains(&b.len())
             && b[0].is_ascii_lowercase()
-            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c));
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c));
         if ok {
             Ok(Username(raw.to_owned()))
         } else {
@@ -95,7 +96,11 @@ pub fn check_password(password: &str) -> Result<(), AccountError> {
     if (PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&len) {
         Ok(())
     } else {
-        Err(AccountError::PasswordLength { len, min: PASSWORD_MIN_CHARS, max: PASSWORD_MAX_CHARS })
+        Err(AccountError::PasswordLength {
+            len,
+            min: PASSWORD_MIN_CHARS,
+            max: PASSWORD_MAX_CHARS,
+        })
     }
 }
 

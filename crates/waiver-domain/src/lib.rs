@@ -10,6 +10,7 @@ pub mod amount;
 pub mod codes;
 pub mod declaration;
 pub mod engine;
+pub mod programme;
 pub mod schedule;
 pub mod schedule_csv;
 pub mod time;

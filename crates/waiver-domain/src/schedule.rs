@@ -11,7 +11,7 @@ use crate::codes::{CodePrefix, CountryCode, Currency, Origin, TariffCode};
 use crate::time::{BjTime, Month};
 
 /// How far to trust a figure, carried from the reference data to every output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Confidence {
     Sourced,

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod audit;
 mod db;
+pub mod programmes;
 
 pub use accounts::{Enterprise, NewEnterprise, NewUser, User};
 pub use audit::{Actor, AuditEntry, AuditReport};

@@ -264,3 +264,26 @@ both!(
         assert_eq!((r.entries, r.first_bad), (16, None));
     }
 );
+
+both!(
+    the_real_programmes_are_seeded_once_and_audited,
+    |store: Store| async move {
+        assert_eq!(store.seed_programmes(&Actor::system()).await.unwrap(), 3);
+        assert_eq!(store.seed_programmes(&Actor::system()).await.unwrap(), 0);
+        let all = store.programmes().await.unwrap();
+        let ids: Vec<&str> = all.iter().map(|(p, _)| p.spec.id.as_str()).collect();
+        assert_eq!(ids, ["CN-2019-R1", "CN-2019-R2", "CN-2020-MKT"]);
+        let (mkt, version) = store.programme("CN-2020-MKT").await.unwrap().unwrap();
+        assert_eq!(version, 1);
+        assert_eq!(mkt.spec.overfill_tolerance_pct, "10");
+        assert!(store.programme("CN-1999-X").await.unwrap().is_none());
+        let err = store
+            .create_programme(&Actor::system(), &mkt)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)));
+        let trail = store.audit_trail("programme", "CN-2020-MKT").await.unwrap();
+        assert_eq!(trail.len(), 1);
+        assert!(trail[0].diff.contains("Market-based purchase exclusion"));
+    }
+);

@@ -3,7 +3,9 @@
 
 mod admin;
 mod assess;
+mod demo;
 mod output;
+mod serve;
 mod tariff;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +37,8 @@ enum Command {
     Tariff(tariff::TariffArgs),
     /// Assess a CSV file of declaration lines (streaming; any size).
     Assess(assess::AssessArgs),
+    /// Run the service: JSON API, OpenAPI, health and metrics.
+    Serve(serve::ServeArgs),
     /// Create or upgrade the database schema.
     Migrate(admin::DbArgs),
     /// Manage users.
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tariff(a) => tariff::run(&schedule, a),
         Command::Assess(a) => assess::run(&schedule, a),
+        Command::Serve(a) => block_on(serve::run(schedule, a)),
         Command::Migrate(db) => block_on(admin::migrate(db)),
         Command::User { db, command } => block_on(admin::user(db, command)),
         Command::Token { db, command } => block_on(admin::token(db, command)),

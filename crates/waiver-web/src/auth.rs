@@ -1,0 +1,92 @@
+//! Who is calling (bearer API tokens now; browser sessions arrive with the web interface) and
+//! what they may do: one decision per action, deny by default.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use waiver_domain::accounts::Role;
+use waiver_store::User;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Everything an API caller may ask to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    ReadProgrammes,
+    ManageProgrammes,
+    ReadAuditTrail,
+    ReadOwnAccount,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [
+        Action::ReadProgrammes,
+        Action::ManageProgrammes,
+        Action::ReadAuditTrail,
+        Action::ReadOwnAccount,
+    ];
+    fn describe(self) -> &'static str {
+        match self {
+            Action::ReadProgrammes => "read programmes",
+            Action::ManageProgrammes => "set up programmes",
+            Action::ReadAuditTrail => "read the audit trail",
+            Action::ReadOwnAccount => "read an account",
+        }
+    }
+}
+
+/// The policy: which roles (and anonymous callers, `None`) may do what.
+pub fn permits(role: Option<Role>, action: Action) -> bool {
+    match action {
+        // Programmes are public information.
+        Action::ReadProgrammes => true,
+        Action::ManageProgrammes => role == Some(Role::Officer),
+        Action::ReadAuditTrail => matches!(role, Some(Role::Officer | Role::Admin)),
+        Action::ReadOwnAccount => role.is_some(),
+    }
+}
+
+/// The authenticated caller, if any. A malformed or unknown token is an error, not anonymity.
+pub struct Caller(pub Option<User>);
+
+impl Caller {
+    pub fn role(&self) -> Option<Role> {
+        self.0.as_ref().map(|u| u.role)
+    }
+    pub fn name(&self) -> &str {
+        self.0.as_ref().map_or("anonymous", |u| u.username.as_str())
+    }
+}
+
+/// Allows the action or answers 401 (anonymous) / 403 (signed in, wrong role).
+pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
+    if permits(caller.role(), action) {
+        Ok(())
+    } else if caller.0.is_none() {
+        Err(ApiError::unauthenticated())
+    } else {
+        Err(ApiError::forbidden(action.describe()))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            return Ok(Caller(None));
+        };
+        let token = h
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .filter(|t| t.len() <= 128)
+            .ok_or_else(ApiError::unauthenticated)?;
+        let user = state
+            .store
+            .user_by_token(token.trim())
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(Caller(Some(user)))
+    }
+}

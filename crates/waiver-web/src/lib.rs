@@ -1,0 +1,88 @@
+//! Waiver's HTTP layer (axum): the JSON API under `/api/v1`, its OpenAPI document at
+//! `/api/v1/openapi.json`, `/healthz` and `/metrics`.
+//!
+//! Architecture invariant: handlers parse input into domain types, ask [`auth::authorize`]
+//! whether the caller may act (deny by default), call the store, and answer either a JSON body
+//! or the one error envelope ([`error::ApiError`]). No SQL and no duty rules live here.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use waiver_domain::Schedule;
+use waiver_store::Store;
+
+/// The largest request body accepted (JSON; attachments have their own limit).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub schedule: Arc<Schedule>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Store, schedule: Schedule) -> AppState {
+        AppState {
+            store,
+            schedule: Arc::new(schedule),
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/programmes",
+            get(api::list_programmes).post(api::create_programme),
+        )
+        .route("/programmes/{id}", get(api::get_programme))
+        .route("/me", get(api::me))
+        .route("/audit/{entity_type}/{entity_id}", get(api::audit_trail))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(api::not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::render))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

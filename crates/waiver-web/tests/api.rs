@@ -1,0 +1,286 @@
+//! The JSON API through its router: authorisation for every role × endpoint, the error envelope,
+//! validation, and the OpenAPI document.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use waiver_domain::accounts::{Role, Username};
+use waiver_domain::schedule_csv::demo_schedule;
+use waiver_domain::RegistrationCode;
+use waiver_store::{Actor, NewEnterprise, NewUser, Store};
+use waiver_web::{router, AppState};
+
+struct App {
+    state: AppState,
+    tokens: Vec<(Role, String)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(dir.path().join("api.db").to_str().unwrap())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.seed_programmes(&Actor::system()).await.unwrap();
+    let e = NewEnterprise {
+        registration_code: RegistrationCode::parse("3700HS0001").unwrap(),
+        name_en: "Huasheng (fictional)".into(),
+        name_zh: String::new(),
+        parent_group: None,
+        is_association: false,
+    };
+    store.create_enterprise(&Actor::system(), &e).await.unwrap();
+    let mut tokens = Vec::new();
+    for role in Role::ALL {
+        let name = format!("user.{}", role.as_str());
+        let u = NewUser {
+            username: Username::parse(&name).unwrap(),
+            display_name: name.clone(),
+            role,
+            enterprise: (role == Role::Applicant)
+                .then(|| RegistrationCode::parse("3700HS0001").unwrap()),
+            affiliation: None,
+        };
+        store
+            .create_user(&Actor::system(), &u, "correct horse battery")
+            .await
+            .unwrap();
+        tokens.push((
+            role,
+            store
+                .create_token(&Actor::system(), &name, "test")
+                .await
+                .unwrap(),
+        ));
+    }
+    App {
+        state: AppState::new(store, demo_schedule().unwrap()),
+        tokens,
+        _dir: dir,
+    }
+}
+
+impl App {
+    fn token(&self, role: Role) -> &str {
+        &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .body(body.map_or(Body::empty(), |b| Body::from(b.to_owned())))
+            .unwrap();
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+}
+
+fn new_programme(id: &str) -> String {
+    let mut spec = waiver_domain::programme::seed_programmes()
+        .unwrap()
+        .remove(2)
+        .spec;
+    spec.id = id.to_owned();
+    serde_json::to_string(&spec).unwrap()
+}
+
+#[tokio::test]
+async fn every_role_on_every_endpoint() {
+    let app = app().await;
+    // (method, uri, body, expected status for: anonymous, applicant, expert, officer, customs, analyst, admin)
+    let programme = new_programme("CN-TEST-1");
+    let cases: Vec<(&str, &str, Option<&str>, [u16; 7])> = vec![
+        ("GET", "/api/v1/programmes", None, [200; 7]),
+        ("GET", "/api/v1/programmes/CN-2020-MKT", None, [200; 7]),
+        (
+            "POST",
+            "/api/v1/programmes",
+            Some(&programme),
+            [401, 403, 403, 201, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/me",
+            None,
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/audit/programme/CN-2020-MKT",
+            None,
+            [401, 403, 403, 200, 403, 403, 200],
+        ),
+        ("GET", "/api/v1/openapi.json", None, [200; 7]),
+        ("GET", "/healthz", None, [200; 7]),
+    ];
+    let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
+    for (method, uri, body, expected) in &cases {
+        for (caller, want) in callers.iter().zip(expected) {
+            let token = caller.map(|r| app.token(r).to_owned());
+            let (status, json) = app.call(method, uri, token.as_deref(), *body).await;
+            assert_eq!(
+                status.as_u16(),
+                *want,
+                "{method} {uri} as {caller:?}: {json}"
+            );
+            if status.is_client_error() {
+                assert!(
+                    json["error"]["code"].is_string(),
+                    "envelope for {method} {uri} as {caller:?}: {json}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_envelope_and_change_nothing() {
+    let app = app().await;
+    let officer = app.token(Role::Officer).to_owned();
+    let cases: [(&str, u16, &str); 4] = [
+        ("{\"id\": ", 400, "invalid_json"),
+        ("{\"id\": 5}", 422, "validation"),
+        (
+            &new_programme("CN-TEST-2").replacen("{", "{\"colour\":\"red\",", 1),
+            422,
+            "validation",
+        ),
+        (&"x".repeat(2 * 1024 * 1024), 413, "payload_too_large"),
+    ];
+    for (body, status, code) in cases {
+        let (s, json) = app
+            .call("POST", "/api/v1/programmes", Some(&officer), Some(body))
+            .await;
+        assert_eq!(
+            (s.as_u16(), json["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{json}"
+        );
+    }
+    // A field-level validation error names the field.
+    let mut bad: Value = serde_json::from_str(&new_programme("CN-TEST-3")).unwrap();
+    bad["review"]["criteria"][0]["weight_pct"] = 99.into();
+    let (s, json) = app
+        .call(
+            "POST",
+            "/api/v1/programmes",
+            Some(&officer),
+            Some(&bad.to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json["error"]["field"], "review.criteria");
+    let mut bad: Value = serde_json::from_str(&new_programme("CN-TEST-4")).unwrap();
+    bad["eligible_lines"][0] = "99999999".into();
+    let (_, json) = app
+        .call(
+            "POST",
+            "/api/v1/programmes",
+            Some(&officer),
+            Some(&bad.to_string()),
+        )
+        .await;
+    assert_eq!(json["error"]["field"], "eligible_lines[0]");
+    // Nothing was written.
+    let (_, list) = app.call("GET", "/api/v1/programmes", None, None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    // A duplicate is a conflict; an unknown endpoint and a bad token are enveloped too.
+    let (s, _) = app
+        .call(
+            "POST",
+            "/api/v1/programmes",
+            Some(&officer),
+            Some(&new_programme("CN-2020-MKT")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, json) = app.call("GET", "/api/v1/nothing", None, None).await;
+    assert_eq!(
+        (s, json["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, json) = app
+        .call("GET", "/api/v1/me", Some("wvr_forged"), None)
+        .await;
+    assert_eq!(
+        (s, json["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+}
+
+#[tokio::test]
+async fn creating_a_programme_is_audited_with_the_officer_as_actor() {
+    let app = app().await;
+    let officer = app.token(Role::Officer).to_owned();
+    let (s, json) = app
+        .call(
+            "POST",
+            "/api/v1/programmes",
+            Some(&officer),
+            Some(&new_programme("CN-TEST-9")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{json}");
+    let (_, trail) = app
+        .call(
+            "GET",
+            "/api/v1/audit/programme/CN-TEST-9",
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(trail[0]["actor"], "user.officer");
+    assert_eq!(trail[0]["action"], "create");
+}
+
+#[tokio::test]
+async fn metrics_count_requests() {
+    let app = app().await;
+    app.call("GET", "/healthz", None, None).await;
+    let req = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(app.state.clone()).oneshot(req).await.unwrap();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("waiver_http_requests_total{method=\"GET\",status=\"2xx\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("waiver_http_request_duration_seconds_count"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_locked() {
+    let app = app().await;
+    let (s, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    insta::assert_json_snapshot!(doc);
+}

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod amount;
+pub mod application;
 pub mod codes;
 pub mod declaration;
 pub mod engine;

@@ -9,11 +9,13 @@
 //! as integer milliseconds (UTC) or Beijing seconds, named with their unit.
 
 pub mod accounts;
+pub mod applications;
 pub mod audit;
 mod db;
 pub mod programmes;
 
 pub use accounts::{Enterprise, NewEnterprise, NewUser, User};
+pub use applications::{Application, Scope};
 pub use audit::{Actor, AuditEntry, AuditReport};
 pub use db::{Dialect, Store};
 

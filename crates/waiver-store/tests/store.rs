@@ -287,3 +287,192 @@ both!(
         assert!(trail[0].diff.contains("Market-based purchase exclusion"));
     }
 );
+
+fn application_spec(enterprise: &str) -> waiver_domain::application::ApplicationSpec {
+    use waiver_domain::application::{ApplicationSpec, Contract, PlanMonth};
+    ApplicationSpec {
+        programme: "CN-2020-MKT".into(),
+        enterprise: enterprise.into(),
+        line: "12019010".into(),
+        add_product_request: false,
+        quantity: "60000".into(),
+        unit: "t".into(),
+        value: "24000000".into(),
+        currency: "USD".into(),
+        contract: Some(Contract {
+            number: "C-1".into(),
+            supplier: "Gulf Grain (fictional)".into(),
+            signed_on: "2020-03-05".into(),
+            quantity: "60000".into(),
+            overfill_pct: "10".into(),
+        }),
+        monthly_plan: vec![PlanMonth {
+            month: "2020-04".into(),
+            quantity: "60000".into(),
+        }],
+        evidence: [
+            ("commercial_need", "a"),
+            ("contract_credibility", "b"),
+            ("plan_feasibility", "c"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        confidential: vec![],
+        public_summary: String::new(),
+    }
+}
+
+async fn file(
+    store: &Store,
+    enterprise: &str,
+    submit: bool,
+) -> Result<waiver_store::Application, StoreError> {
+    let programmes = waiver_domain::programme::seed_programmes().unwrap();
+    let schedule = waiver_domain::schedule_csv::demo_schedule().unwrap();
+    let at = waiver_domain::BjTime::parse_instant("2020-03-10").unwrap();
+    let spec = application_spec(enterprise);
+    let v = spec.validate(&programmes[2], &schedule, at).unwrap();
+    store
+        .create_application(&Actor::user("li.wei"), &spec, &v, submit, 2020)
+        .await
+}
+
+both!(
+    applications_are_numbered_deduplicated_and_moved_through_their_states,
+    |store: Store| async move {
+        use waiver_domain::application::{Event, State};
+        store.seed_programmes(&Actor::system()).await.unwrap();
+        for c in ["3700ABC001", "3700ABC002"] {
+            crusher(&store, c).await;
+        }
+        let assoc = NewEnterprise {
+            registration_code: code("1100ASC001"),
+            name_en: "Association (fictional)".into(),
+            name_zh: String::new(),
+            parent_group: None,
+            is_association: true,
+        };
+        store
+            .create_enterprise(&Actor::system(), &assoc)
+            .await
+            .unwrap();
+        store
+            .add_member(&Actor::system(), &code("1100ASC001"), &code("3700ABC001"))
+            .await
+            .unwrap();
+
+        let a = file(&store, "3700ABC001", true).await.unwrap();
+        assert_eq!(
+            (a.number.as_str(), a.state),
+            ("APP-2020-000001", State::Submitted)
+        );
+        // The same enterprise, or its association, may not file again for the same line while it is open.
+        for who in ["3700ABC001", "1100ASC001"] {
+            let err = file(&store, who, false).await.unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Conflict(m) if m.contains("APP-2020-000001")),
+                "{err}"
+            );
+        }
+        // Another enterprise may.
+        let b = file(&store, "3700ABC002", false).await.unwrap();
+        assert_eq!(
+            (b.number.as_str(), b.state),
+            ("APP-2020-000002", State::Draft)
+        );
+
+        let officer = Actor::user("officer.zhang");
+        let notes =
+            serde_json::json!({ "contract.supplier": "give the supplier's full legal name" });
+        let r = store
+            .transition(
+                &officer,
+                &a.number,
+                &[Event::StartScreening, Event::Return],
+                Some(1),
+                None,
+                Some(notes),
+            )
+            .await
+            .unwrap();
+        assert_eq!((r.state, r.version), (State::Returned, 2));
+        assert_eq!(
+            r.screening_notes.unwrap()["contract.supplier"],
+            "give the supplier's full legal name"
+        );
+        // A stale version is refused; an impossible event is refused; nothing changes.
+        assert!(matches!(
+            store
+                .transition(&officer, &a.number, &[Event::Resubmit], Some(1), None, None)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store
+                .transition(&officer, &a.number, &[Event::Accept], None, None, None)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.application(&a.number).await.unwrap().unwrap().version,
+            2
+        );
+
+        let r = store
+            .transition(
+                &Actor::user("li.wei"),
+                &a.number,
+                &[Event::Resubmit],
+                Some(2),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.state, State::Resubmitted);
+        let r = store
+            .transition(
+                &officer,
+                &a.number,
+                &[Event::StartScreening, Event::Accept],
+                None,
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.state, State::UnderReview);
+
+        let mine = store
+            .applications(
+                &waiver_store::Scope::Enterprises(vec!["3700ABC002".into()]),
+                None,
+                50,
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            mine.iter().map(|a| a.number.as_str()).collect::<Vec<_>>(),
+            ["APP-2020-000002"]
+        );
+        let all = store
+            .applications(&waiver_store::Scope::All, Some(State::UnderReview), 50, 0)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1);
+        let trail = store.audit_trail("application", &a.number).await.unwrap();
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "submit",
+                "start_screening+return",
+                "resubmit",
+                "start_screening+accept"
+            ]
+        );
+        assert_eq!(store.verify_audit().await.unwrap().first_bad, None);
+    }
+);

@@ -16,6 +16,9 @@ pub enum Action {
     ManageProgrammes,
     ReadAuditTrail,
     ReadOwnAccount,
+    FileApplications,
+    ReadApplications,
+    ScreenApplications,
 }
 
 impl Action {
@@ -31,6 +34,9 @@ impl Action {
             Action::ManageProgrammes => "set up programmes",
             Action::ReadAuditTrail => "read the audit trail",
             Action::ReadOwnAccount => "read an account",
+            Action::FileApplications => "file or amend applications",
+            Action::ReadApplications => "read applications",
+            Action::ScreenApplications => "screen applications",
         }
     }
 }
@@ -43,6 +49,13 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         Action::ManageProgrammes => role == Some(Role::Officer),
         Action::ReadAuditTrail => matches!(role, Some(Role::Officer | Role::Admin)),
         Action::ReadOwnAccount => role.is_some(),
+        Action::FileApplications => role == Some(Role::Applicant),
+        // Experts see only their assignments; the scope narrows it further per record.
+        Action::ReadApplications => matches!(
+            role,
+            Some(Role::Applicant | Role::Expert | Role::Officer | Role::Admin)
+        ),
+        Action::ScreenApplications => role == Some(Role::Officer),
     }
 }
 

@@ -16,6 +16,10 @@ pub struct ErrorBody {
     pub message: String,
     /// The offending field, when there is one.
     pub field: Option<String>,
+    /// Every field problem, when a document was validated as a whole.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub problems: Vec<waiver_domain::application::FieldProblem>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,6 +33,7 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    pub problems: Vec<waiver_domain::application::FieldProblem>,
 }
 
 impl ApiError {
@@ -38,6 +43,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            problems: Vec::new(),
         }
     }
     pub fn field(mut self, field: impl Into<String>) -> ApiError {
@@ -69,6 +75,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message,
                 field: self.field,
+                problems: self.problems,
             },
         };
         (self.status, Json(body)).into_response()

@@ -6,6 +6,7 @@
 //! or the one error envelope ([`error::ApiError`]). No SQL and no duty rules live here.
 
 pub mod api;
+pub mod applications;
 pub mod auth;
 pub mod error;
 pub mod metrics;
@@ -14,7 +15,7 @@ pub mod openapi;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use waiver_domain::Schedule;
 use waiver_store::Store;
@@ -48,6 +49,20 @@ pub fn router(state: AppState) -> Router {
             get(api::list_programmes).post(api::create_programme),
         )
         .route("/programmes/{id}", get(api::get_programme))
+        .route(
+            "/applications",
+            get(applications::list).post(applications::file),
+        )
+        .route(
+            "/applications/{number}",
+            get(applications::get).put(applications::amend),
+        )
+        .route("/applications/{number}/submit", post(applications::submit))
+        .route(
+            "/applications/{number}/withdraw",
+            post(applications::withdraw),
+        )
+        .route("/applications/{number}/screen", post(applications::screen))
         .route("/me", get(api::me))
         .route("/audit/{entity_type}/{entity_id}", get(api::audit_trail))
         .route("/openapi.json", get(openapi::document))

@@ -103,11 +103,30 @@ fn new_programme(id: &str) -> String {
     serde_json::to_string(&spec).unwrap()
 }
 
+fn application_json(enterprise: &str, line: &str) -> String {
+    serde_json::json!({
+        "programme": "CN-2020-MKT",
+        "enterprise": enterprise,
+        "line": line,
+        "quantity": "60000",
+        "unit": "t",
+        "value": "24000000",
+        "currency": "USD",
+        "contract": { "number": "HS-2020-017", "supplier": "Gulf Grain Exporters (fictional)", "signed_on": "2020-03-05", "quantity": "60000", "overfill_pct": "10" },
+        "monthly_plan": [{ "month": "2020-04", "quantity": "30000" }, { "month": "2020-05", "quantity": "30000" }],
+        "evidence": { "commercial_need": "crush margin", "contract_credibility": "signed", "plan_feasibility": "two cargoes" },
+        "confidential": ["value"],
+        "public_summary": "60 000 t for crushing"
+    })
+    .to_string()
+}
+
 #[tokio::test]
 async fn every_role_on_every_endpoint() {
     let app = app().await;
     // (method, uri, body, expected status for: anonymous, applicant, expert, officer, customs, analyst, admin)
     let programme = new_programme("CN-TEST-1");
+    let application = application_json("3700HS0001", "02032900");
     let cases: Vec<(&str, &str, Option<&str>, [u16; 7])> = vec![
         ("GET", "/api/v1/programmes", None, [200; 7]),
         ("GET", "/api/v1/programmes/CN-2020-MKT", None, [200; 7]),
@@ -130,6 +149,36 @@ async fn every_role_on_every_endpoint() {
             [401, 403, 403, 200, 403, 403, 200],
         ),
         ("GET", "/api/v1/openapi.json", None, [200; 7]),
+        (
+            "GET",
+            "/api/v1/applications",
+            None,
+            [401, 200, 200, 200, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/applications",
+            Some(&application),
+            [401, 201, 403, 403, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/applications/APP-2099-000001",
+            None,
+            [401, 404, 404, 404, 403, 403, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/applications/APP-2099-000001/withdraw",
+            None,
+            [401, 404, 403, 403, 403, 403, 403],
+        ),
+        (
+            "POST",
+            "/api/v1/applications/APP-2099-000001/screen",
+            Some("{\"decision\":\"accept\"}"),
+            [401, 403, 403, 404, 403, 403, 403],
+        ),
         ("GET", "/healthz", None, [200; 7]),
     ];
     let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
@@ -283,4 +332,180 @@ async fn the_openapi_document_is_locked() {
     let (s, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
     insta::assert_json_snapshot!(doc);
+}
+
+#[tokio::test]
+async fn an_application_is_filed_fixed_screened_returned_amended_and_accepted() {
+    let app = app().await;
+    let applicant = app.token(Role::Applicant).to_owned();
+    let officer = app.token(Role::Officer).to_owned();
+    // A filing with two mistakes gets every problem back, field by field, and stores nothing.
+    let mut bad: Value = serde_json::from_str(&application_json("3700HS0001", "12019010")).unwrap();
+    bad["monthly_plan"][1]["quantity"] = "20000".into();
+    bad["contract"]["overfill_pct"] = "12".into();
+    let (s, json) = app
+        .call(
+            "POST",
+            "/api/v1/applications?submit=true",
+            Some(&applicant),
+            Some(&bad.to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
+    let fields: Vec<&str> = json["error"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["contract.overfill_pct", "monthly_plan"]);
+    let (_, list) = app
+        .call("GET", "/api/v1/applications", Some(&applicant), None)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+
+    // Fixed, it is filed and submitted.
+    let (s, a) = app
+        .call(
+            "POST",
+            "/api/v1/applications?submit=true",
+            Some(&applicant),
+            Some(&application_json("3700HS0001", "12019010")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["state"], "submitted");
+    let number = a["number"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("APP-") && number.len() == 15, "{number}");
+    // Filing again for the same line points to the open one.
+    let (s, json) = app
+        .call(
+            "POST",
+            "/api/v1/applications",
+            Some(&applicant),
+            Some(&application_json("3700HS0001", "12019010")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(json["error"]["message"].as_str().unwrap().contains(&number));
+    // Nobody files for someone else's enterprise.
+    let (s, json) = app
+        .call(
+            "POST",
+            "/api/v1/applications",
+            Some(&applicant),
+            Some(&application_json("3200JY0002", "12019010")),
+        )
+        .await;
+    assert_eq!(
+        (s, json["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("enterprise"))
+    );
+
+    // The officer returns it with a reason per field.
+    let ret = r#"{"decision":"return","reasons":{"contract.supplier":"give the supplier's full legal name"}}"#;
+    let (s, r) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{number}/screen?version=1"),
+            Some(&officer),
+            Some(ret),
+        )
+        .await;
+    assert_eq!(
+        (s, r["state"].as_str()),
+        (StatusCode::OK, Some("returned")),
+        "{r}"
+    );
+    assert_eq!(
+        r["screening_notes"]["contract.supplier"],
+        "give the supplier's full legal name"
+    );
+
+    // The applicant amends; that resubmits it.
+    let mut fixed: Value =
+        serde_json::from_str(&application_json("3700HS0001", "12019010")).unwrap();
+    fixed["contract"]["supplier"] = "Gulf Grain Exporters LLC, New Orleans (fictional)".into();
+    let (s, r) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/applications/{number}?version=2"),
+            Some(&applicant),
+            Some(&fixed.to_string()),
+        )
+        .await;
+    assert_eq!(
+        (s, r["state"].as_str()),
+        (StatusCode::OK, Some("resubmitted")),
+        "{r}"
+    );
+    // A stale version is refused.
+    let (s, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{number}/screen?version=2"),
+            Some(&officer),
+            Some(r#"{"decision":"accept"}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, r) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{number}/screen?version=3"),
+            Some(&officer),
+            Some(r#"{"decision":"accept"}"#),
+        )
+        .await;
+    assert_eq!(
+        (s, r["state"].as_str()),
+        (StatusCode::OK, Some("under_review")),
+        "{r}"
+    );
+    // Withdrawn at the applicant's request; then nothing more can happen to it.
+    let (s, r) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{number}/withdraw"),
+            Some(&applicant),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, r["state"].as_str()),
+        (StatusCode::OK, Some("withdrawn"))
+    );
+    let (s, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{number}/submit"),
+            Some(&applicant),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (_, trail) = app
+        .call(
+            "GET",
+            &format!("/api/v1/audit/application/{number}"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "submit",
+            "start_screening+return",
+            "resubmit",
+            "start_screening+accept",
+            "withdraw"
+        ]
+    );
 }

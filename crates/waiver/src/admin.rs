@@ -39,6 +39,26 @@ pub enum UserCommand {
 }
 
 #[derive(Subcommand)]
+pub enum EnterpriseCommand {
+    /// Register an enterprise by its 10-character customs registration code.
+    Add {
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        name_zh: String,
+        #[arg(long)]
+        group: Option<String>,
+        /// An industry association that may file on behalf of its members.
+        #[arg(long)]
+        association: bool,
+        /// For an association: its members' registration codes.
+        #[arg(long, value_delimiter = ',')]
+        members: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum TokenCommand {
     /// Create an API token for a user and print it (only its hash is stored).
     Create {
@@ -106,6 +126,35 @@ pub async fn user(db: DbArgs, cmd: UserCommand) -> anyhow::Result<ExitCode> {
         .create_user(&Actor::user("cli"), &new, &password)
         .await?;
     println!("added {} ({})", user.username, user.role);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn enterprise(db: DbArgs, cmd: EnterpriseCommand) -> anyhow::Result<ExitCode> {
+    let EnterpriseCommand::Add {
+        code,
+        name,
+        name_zh,
+        group,
+        association,
+        members,
+    } = cmd;
+    let code = RegistrationCode::parse(&code)?;
+    let store = open(&db).await?;
+    let new = waiver_store::NewEnterprise {
+        registration_code: code,
+        name_en: name,
+        name_zh,
+        parent_group: group,
+        is_association: association,
+    };
+    let actor = Actor::user("cli");
+    store.create_enterprise(&actor, &new).await?;
+    for m in &members {
+        store
+            .add_member(&actor, &code, &RegistrationCode::parse(m)?)
+            .await?;
+    }
+    println!("added {code}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -48,6 +48,13 @@ enum Command {
         #[command(subcommand)]
         command: admin::UserCommand,
     },
+    /// Manage enterprises.
+    Enterprise {
+        #[command(flatten)]
+        db: admin::DbArgs,
+        #[command(subcommand)]
+        command: admin::EnterpriseCommand,
+    },
     /// Manage API tokens for machine clients.
     Token {
         #[command(flatten)]
@@ -121,6 +128,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => block_on(serve::run(schedule, a)),
         Command::Migrate(db) => block_on(admin::migrate(db)),
         Command::User { db, command } => block_on(admin::user(db, command)),
+        Command::Enterprise { db, command } => block_on(admin::enterprise(db, command)),
         Command::Token { db, command } => block_on(admin::token(db, command)),
         Command::Audit { db, command } => block_on(admin::audit(db, command)),
     };

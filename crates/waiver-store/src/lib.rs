@@ -13,11 +13,13 @@ pub mod applications;
 pub mod audit;
 mod db;
 pub mod programmes;
+pub mod sessions;
 
 pub use accounts::{Enterprise, NewEnterprise, NewUser, User};
 pub use applications::{Application, Scope};
 pub use audit::{Actor, AuditEntry, AuditReport};
 pub use db::{Dialect, Store};
+pub use sessions::Attachment;
 
 use thiserror::Error;
 

@@ -476,3 +476,68 @@ both!(
         assert_eq!(store.verify_audit().await.unwrap().first_bad, None);
     }
 );
+
+both!(sessions_and_attachments, |store: Store| async move {
+    store.seed_programmes(&Actor::system()).await.unwrap();
+    crusher(&store, "3700ABC001").await;
+    let u = store
+        .create_user(
+            &Actor::system(),
+            &applicant("li.wei", "3700ABC001"),
+            "correct horse battery",
+        )
+        .await
+        .unwrap();
+    let live = store.create_session(&u, 60_000).await.unwrap();
+    let expired = store.create_session(&u, -1).await.unwrap();
+    assert_eq!(
+        store
+            .user_by_session(&live)
+            .await
+            .unwrap()
+            .map(|u| u.username),
+        Some("li.wei".into())
+    );
+    assert_eq!(store.user_by_session(&expired).await.unwrap(), None);
+    store.delete_session(&live).await.unwrap();
+    assert_eq!(store.user_by_session(&live).await.unwrap(), None);
+
+    let a = file(&store, "3700ABC001", true).await.unwrap();
+    let content = b"%PDF-1.4 purchase contract".to_vec();
+    let att = store
+        .add_attachment(
+            &Actor::user("li.wei"),
+            &a.number,
+            "contract.pdf",
+            "application/pdf",
+            &content,
+        )
+        .await
+        .unwrap();
+    use sha2::Digest;
+    assert_eq!(att.sha256, hex::encode(sha2::Sha256::digest(&content)));
+    assert_eq!(att.size_bytes, content.len() as i64);
+    let (meta, bytes) = store.attachment(&a.number, att.id).await.unwrap().unwrap();
+    assert_eq!((meta, bytes), (att.clone(), content));
+    assert!(store
+        .add_attachment(
+            &Actor::user("li.wei"),
+            &a.number,
+            "../etc",
+            "text/plain",
+            b"x"
+        )
+        .await
+        .is_err());
+    assert!(store
+        .add_attachment(
+            &Actor::user("li.wei"),
+            &a.number,
+            "big.bin",
+            "application/octet-stream",
+            &vec![0u8; (10 << 20) + 1]
+        )
+        .await
+        .is_err());
+    assert_eq!(store.attachments(&a.number).await.unwrap().len(), 1);
+});

@@ -103,7 +103,11 @@ fn in_scope(scope: &Scope, a: &Application) -> bool {
     }
 }
 
-async fn load(s: &AppState, caller: &Caller, number: &str) -> Result<Application, ApiError> {
+pub(crate) async fn load(
+    s: &AppState,
+    caller: &Caller,
+    number: &str,
+) -> Result<Application, ApiError> {
     let scope = caller_scope(s, caller).await?;
     let a = s.store.application(number).await?;
     // Out-of-scope records are reported as absent, so numbers cannot be probed.

@@ -86,20 +86,30 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-            return Ok(Caller(None));
-        };
-        let token = h
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .filter(|t| t.len() <= 128)
-            .ok_or_else(ApiError::unauthenticated)?;
-        let user = state
-            .store
-            .user_by_token(token.trim())
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?;
-        Ok(Caller(Some(user)))
+        if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+            let token = h
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .filter(|t| t.len() <= 128)
+                .ok_or_else(ApiError::unauthenticated)?;
+            let user = state
+                .store
+                .user_by_token(token.trim())
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            return Ok(Caller(Some(user)));
+        }
+        match crate::session::cookie(&parts.headers) {
+            // An expired or unknown session is a request to sign in again.
+            Some(token) => Ok(Caller(Some(
+                state
+                    .store
+                    .user_by_session(token)
+                    .await?
+                    .ok_or_else(ApiError::unauthenticated)?,
+            ))),
+            None => Ok(Caller(None)),
+        }
     }
 }

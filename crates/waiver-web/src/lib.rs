@@ -7,10 +7,12 @@
 
 pub mod api;
 pub mod applications;
+pub mod attachments;
 pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -63,6 +65,19 @@ pub fn router(state: AppState) -> Router {
             post(applications::withdraw),
         )
         .route("/applications/{number}/screen", post(applications::screen))
+        .route(
+            "/applications/{number}/attachments",
+            get(attachments::list)
+                .post(attachments::upload)
+                .layer(DefaultBodyLimit::max(
+                    waiver_store::sessions::MAX_ATTACHMENT_BYTES,
+                )),
+        )
+        .route(
+            "/applications/{number}/attachments/{id}",
+            get(attachments::download),
+        )
+        .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/me", get(api::me))
         .route("/audit/{entity_type}/{entity_id}", get(api::audit_trail))
         .route("/openapi.json", get(openapi::document))

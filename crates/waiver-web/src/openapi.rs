@@ -9,9 +9,11 @@ use utoipa::{Modify, OpenApi};
     info(title = "Waiver API", version = "1", description = "Tariff exclusions: programmes, applications, allowances. Errors are one envelope: {\"error\":{\"code\",\"message\",\"field\"}}."),
     paths(crate::api::healthz, crate::api::list_programmes, crate::api::get_programme, crate::api::create_programme, crate::api::me, crate::api::audit_trail,
         crate::applications::file, crate::applications::list, crate::applications::get, crate::applications::amend,
-        crate::applications::submit, crate::applications::withdraw, crate::applications::screen),
+        crate::applications::submit, crate::applications::withdraw, crate::applications::screen,
+        crate::attachments::upload, crate::attachments::list, crate::attachments::download,
+        crate::session::sign_in, crate::session::sign_out),
     components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorBody, crate::api::ProgrammeOut, crate::api::ProgrammeList, crate::api::Health,
-        crate::applications::ApplicationList, crate::applications::Screening)),
+        crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn)),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;

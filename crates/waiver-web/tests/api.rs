@@ -509,3 +509,144 @@ async fn an_application_is_filed_fixed_screened_returned_amended_and_accepted() 
         ]
     );
 }
+
+async fn raw(app: &App, req: Request<Body>) -> axum::response::Response {
+    router(app.state.clone()).oneshot(req).await.unwrap()
+}
+
+#[tokio::test]
+async fn browsers_sign_in_with_an_http_only_same_site_cookie() {
+    let app = app().await;
+    let bad = Request::post("/api/v1/session")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            r#"{"username":"user.officer","password":"wrong password!"}"#,
+        ))
+        .unwrap();
+    let resp = raw(&app, bad).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.headers().get("set-cookie").is_none());
+
+    let good = Request::post("/api/v1/session")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            r#"{"username":"user.officer","password":"correct horse battery"}"#,
+        ))
+        .unwrap();
+    let resp = raw(&app, good).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let me = raw(
+        &app,
+        Request::get("/api/v1/me")
+            .header("cookie", &pair)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let out = raw(
+        &app,
+        Request::delete("/api/v1/session")
+            .header("cookie", &pair)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let me = raw(
+        &app,
+        Request::get("/api/v1/me")
+            .header("cookie", &pair)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn attachments_keep_their_sha256_and_size_limit() {
+    let app = app().await;
+    let applicant = app.token(Role::Applicant).to_owned();
+    let (_, a) = app
+        .call(
+            "POST",
+            "/api/v1/applications",
+            Some(&applicant),
+            Some(&application_json("3700HS0001", "12019010")),
+        )
+        .await;
+    let number = a["number"].as_str().unwrap().to_owned();
+    let upload = |bytes: Vec<u8>, token: String| {
+        Request::post(format!(
+            "/api/v1/applications/{number}/attachments?filename=contract.pdf"
+        ))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/pdf")
+        .body(Body::from(bytes))
+        .unwrap()
+    };
+    let content = b"%PDF-1.4 contract HS-2020-017".to_vec();
+    let resp = raw(&app, upload(content.clone(), applicant.clone())).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let meta: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(meta["size_bytes"], content.len());
+    assert_eq!(meta["sha256"].as_str().unwrap().len(), 64);
+    // Over 10 MiB: 413 with the envelope, nothing stored.
+    let resp = raw(&app, upload(vec![0u8; (10 << 20) + 1], applicant.clone())).await;
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let err: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(err["error"]["code"], "payload_too_large");
+    let (_, list) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{number}/attachments"),
+            Some(&applicant),
+            None,
+        )
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    // Download returns the same bytes and hash.
+    let id = meta["id"].as_i64().unwrap();
+    let get = Request::get(format!("/api/v1/applications/{number}/attachments/{id}"))
+        .header("authorization", format!("Bearer {applicant}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = raw(&app, get).await;
+    assert_eq!(
+        resp.headers()["x-content-sha256"],
+        meta["sha256"].as_str().unwrap()
+    );
+    assert_eq!(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+        content
+    );
+    // Another role cannot upload, and customs cannot even see it.
+    let resp = raw(
+        &app,
+        upload(b"x".to_vec(), app.token(Role::Officer).to_owned()),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{number}/attachments"),
+            Some(app.token(Role::Customs)),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

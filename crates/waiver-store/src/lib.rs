@@ -14,6 +14,7 @@ pub mod audit;
 mod db;
 pub mod programmes;
 pub mod sessions;
+pub mod testing;
 
 pub use accounts::{Enterprise, NewEnterprise, NewUser, User};
 pub use applications::{Application, Scope};

@@ -154,3 +154,55 @@ pub async fn audit_trail(
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /api/v1/openapi.json")
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct EnterpriseOut {
+    #[schema(value_type = Object)]
+    pub enterprise: waiver_store::Enterprise,
+    /// For an association: its members' registration codes.
+    pub members: Vec<String>,
+}
+
+/// One enterprise: officers and administrators see any; an applicant sees its own (and, for an
+/// association, its members).
+#[utoipa::path(get, path = "/api/v1/enterprises/{code}", params(("code" = String, Path, description = "customs registration code")),
+    responses((status = 200, body = EnterpriseOut), (status = 404, body = crate::error::ErrorEnvelope)), security(("bearer" = [])))]
+pub async fn get_enterprise(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Json<EnterpriseOut>, ApiError> {
+    authorize(&caller, Action::ReadEnterprises)?;
+    let code = waiver_domain::RegistrationCode::parse(&code).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()).field("code")
+    })?;
+    let visible = match caller.0.as_ref().map(|u| (u.role, u.enterprise.as_deref())) {
+        Some((waiver_domain::accounts::Role::Applicant, Some(own))) => {
+            let own_code = waiver_domain::RegistrationCode::parse(own).map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
+            own == code.as_str()
+                || s.store
+                    .members(&own_code)
+                    .await?
+                    .iter()
+                    .any(|m| m == code.as_str())
+        }
+        _ => true,
+    };
+    let e = s
+        .store
+        .enterprise(&code)
+        .await?
+        .filter(|_| visible)
+        .ok_or_else(|| ApiError::not_found(format!("no enterprise {code} that you may see")))?;
+    let members = if e.is_association {
+        s.store.members(&code).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Json(EnterpriseOut {
+        enterprise: e,
+        members,
+    }))
+}

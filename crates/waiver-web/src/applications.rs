@@ -103,6 +103,15 @@ fn in_scope(scope: &Scope, a: &Application) -> bool {
     }
 }
 
+/// The actor, recording the member an association files for.
+fn actor_for(caller: &Caller, enterprise: &str) -> Actor {
+    let own = caller.0.as_ref().and_then(|u| u.enterprise.as_deref());
+    Actor {
+        user: caller.name().to_owned(),
+        on_behalf_of: (own != Some(enterprise)).then(|| enterprise.to_owned()),
+    }
+}
+
 pub(crate) async fn load(
     s: &AppState,
     caller: &Caller,
@@ -151,7 +160,13 @@ pub async fn file(
     let (year, ..) = now().civil();
     let a = s
         .store
-        .create_application(&Actor::user(caller.name()), &spec, &v, params.submit, year)
+        .create_application(
+            &actor_for(&caller, &spec.enterprise),
+            &spec,
+            &v,
+            params.submit,
+            year,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(a)))
 }

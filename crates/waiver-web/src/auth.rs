@@ -19,6 +19,7 @@ pub enum Action {
     FileApplications,
     ReadApplications,
     ScreenApplications,
+    ReadEnterprises,
 }
 
 impl Action {
@@ -37,6 +38,7 @@ impl Action {
             Action::FileApplications => "file or amend applications",
             Action::ReadApplications => "read applications",
             Action::ScreenApplications => "screen applications",
+            Action::ReadEnterprises => "read enterprise records",
         }
     }
 }
@@ -56,6 +58,10 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
             Some(Role::Applicant | Role::Expert | Role::Officer | Role::Admin)
         ),
         Action::ScreenApplications => role == Some(Role::Officer),
+        // Applicants are narrowed to their own enterprise (and members) per record.
+        Action::ReadEnterprises => {
+            matches!(role, Some(Role::Applicant | Role::Officer | Role::Admin))
+        }
     }
 }
 

@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
             get(attachments::download),
         )
         .route("/session", post(session::sign_in).delete(session::sign_out))
+        .route("/enterprises/{code}", get(api::get_enterprise))
         .route("/me", get(api::me))
         .route("/audit/{entity_type}/{entity_id}", get(api::audit_trail))
         .route("/openapi.json", get(openapi::document))

@@ -11,9 +11,9 @@ use utoipa::{Modify, OpenApi};
         crate::applications::file, crate::applications::list, crate::applications::get, crate::applications::amend,
         crate::applications::submit, crate::applications::withdraw, crate::applications::screen,
         crate::attachments::upload, crate::attachments::list, crate::attachments::download,
-        crate::session::sign_in, crate::session::sign_out),
+        crate::session::sign_in, crate::session::sign_out, crate::api::get_enterprise),
     components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorBody, crate::api::ProgrammeOut, crate::api::ProgrammeList, crate::api::Health,
-        crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn)),
+        crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn, crate::api::EnterpriseOut)),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;

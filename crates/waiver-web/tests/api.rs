@@ -9,21 +9,17 @@ use tower::ServiceExt;
 use waiver_domain::accounts::{Role, Username};
 use waiver_domain::schedule_csv::demo_schedule;
 use waiver_domain::RegistrationCode;
-use waiver_store::{Actor, NewEnterprise, NewUser, Store};
+use waiver_store::{Actor, NewEnterprise, NewUser};
 use waiver_web::{router, AppState};
 
 struct App {
     state: AppState,
     tokens: Vec<(Role, String)>,
-    _dir: tempfile::TempDir,
+    db: waiver_store::testing::TestDb,
 }
 
-async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(dir.path().join("api.db").to_str().unwrap())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+async fn app(db: waiver_store::testing::TestDb) -> App {
+    let store = db.store.clone();
     store.seed_programmes(&Actor::system()).await.unwrap();
     let e = NewEnterprise {
         registration_code: RegistrationCode::parse("3700HS0001").unwrap(),
@@ -59,7 +55,7 @@ async fn app() -> App {
     App {
         state: AppState::new(store, demo_schedule().unwrap()),
         tokens,
-        _dir: dir,
+        db,
     }
 }
 
@@ -121,9 +117,7 @@ fn application_json(enterprise: &str, line: &str) -> String {
     .to_string()
 }
 
-#[tokio::test]
-async fn every_role_on_every_endpoint() {
-    let app = app().await;
+async fn every_role_on_every_endpoint(app: &App) {
     // (method, uri, body, expected status for: anonymous, applicant, expert, officer, customs, analyst, admin)
     let programme = new_programme("CN-TEST-1");
     let application = application_json("3700HS0001", "02032900");
@@ -201,9 +195,7 @@ async fn every_role_on_every_endpoint() {
     }
 }
 
-#[tokio::test]
-async fn bad_requests_get_the_envelope_and_change_nothing() {
-    let app = app().await;
+async fn bad_requests_get_the_envelope_and_change_nothing(app: &App) {
     let officer = app.token(Role::Officer).to_owned();
     let cases: [(&str, u16, &str); 4] = [
         ("{\"id\": ", 400, "invalid_json"),
@@ -276,9 +268,7 @@ async fn bad_requests_get_the_envelope_and_change_nothing() {
     );
 }
 
-#[tokio::test]
-async fn creating_a_programme_is_audited_with_the_officer_as_actor() {
-    let app = app().await;
+async fn creating_a_programme_is_audited_with_the_officer_as_actor(app: &App) {
     let officer = app.token(Role::Officer).to_owned();
     let (s, json) = app
         .call(
@@ -301,9 +291,7 @@ async fn creating_a_programme_is_audited_with_the_officer_as_actor() {
     assert_eq!(trail[0]["action"], "create");
 }
 
-#[tokio::test]
-async fn metrics_count_requests() {
-    let app = app().await;
+async fn metrics_count_requests(app: &App) {
     app.call("GET", "/healthz", None, None).await;
     let req = Request::builder()
         .uri("/metrics")
@@ -326,17 +314,13 @@ async fn metrics_count_requests() {
     assert!(text.contains("waiver_http_request_duration_seconds_count"));
 }
 
-#[tokio::test]
-async fn the_openapi_document_is_locked() {
-    let app = app().await;
+async fn the_openapi_document_is_locked(app: &App) {
     let (s, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
-    insta::assert_json_snapshot!(doc);
+    insta::assert_json_snapshot!("openapi_document", doc);
 }
 
-#[tokio::test]
-async fn an_application_is_filed_fixed_screened_returned_amended_and_accepted() {
-    let app = app().await;
+async fn an_application_is_filed_fixed_screened_returned_amended_and_accepted(app: &App) {
     let applicant = app.token(Role::Applicant).to_owned();
     let officer = app.token(Role::Officer).to_owned();
     // A filing with two mistakes gets every problem back, field by field, and stores nothing.
@@ -514,16 +498,14 @@ async fn raw(app: &App, req: Request<Body>) -> axum::response::Response {
     router(app.state.clone()).oneshot(req).await.unwrap()
 }
 
-#[tokio::test]
-async fn browsers_sign_in_with_an_http_only_same_site_cookie() {
-    let app = app().await;
+async fn browsers_sign_in_with_an_http_only_same_site_cookie(app: &App) {
     let bad = Request::post("/api/v1/session")
         .header("content-type", "application/json")
         .body(Body::from(
             r#"{"username":"user.officer","password":"wrong password!"}"#,
         ))
         .unwrap();
-    let resp = raw(&app, bad).await;
+    let resp = raw(app, bad).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(resp.headers().get("set-cookie").is_none());
 
@@ -533,7 +515,7 @@ async fn browsers_sign_in_with_an_http_only_same_site_cookie() {
             r#"{"username":"user.officer","password":"correct horse battery"}"#,
         ))
         .unwrap();
-    let resp = raw(&app, good).await;
+    let resp = raw(app, good).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"] {
@@ -541,7 +523,7 @@ async fn browsers_sign_in_with_an_http_only_same_site_cookie() {
     }
     let pair = cookie.split(';').next().unwrap().to_owned();
     let me = raw(
-        &app,
+        app,
         Request::get("/api/v1/me")
             .header("cookie", &pair)
             .body(Body::empty())
@@ -550,7 +532,7 @@ async fn browsers_sign_in_with_an_http_only_same_site_cookie() {
     .await;
     assert_eq!(me.status(), StatusCode::OK);
     let out = raw(
-        &app,
+        app,
         Request::delete("/api/v1/session")
             .header("cookie", &pair)
             .body(Body::empty())
@@ -559,7 +541,7 @@ async fn browsers_sign_in_with_an_http_only_same_site_cookie() {
     .await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let me = raw(
-        &app,
+        app,
         Request::get("/api/v1/me")
             .header("cookie", &pair)
             .body(Body::empty())
@@ -569,9 +551,7 @@ async fn browsers_sign_in_with_an_http_only_same_site_cookie() {
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn attachments_keep_their_sha256_and_size_limit() {
-    let app = app().await;
+async fn attachments_keep_their_sha256_and_size_limit(app: &App) {
     let applicant = app.token(Role::Applicant).to_owned();
     let (_, a) = app
         .call(
@@ -592,14 +572,14 @@ async fn attachments_keep_their_sha256_and_size_limit() {
         .unwrap()
     };
     let content = b"%PDF-1.4 contract HS-2020-017".to_vec();
-    let resp = raw(&app, upload(content.clone(), applicant.clone())).await;
+    let resp = raw(app, upload(content.clone(), applicant.clone())).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let meta: Value =
         serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(meta["size_bytes"], content.len());
     assert_eq!(meta["sha256"].as_str().unwrap().len(), 64);
     // Over 10 MiB: 413 with the envelope, nothing stored.
-    let resp = raw(&app, upload(vec![0u8; (10 << 20) + 1], applicant.clone())).await;
+    let resp = raw(app, upload(vec![0u8; (10 << 20) + 1], applicant.clone())).await;
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let err: Value =
         serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
@@ -619,7 +599,7 @@ async fn attachments_keep_their_sha256_and_size_limit() {
         .header("authorization", format!("Bearer {applicant}"))
         .body(Body::empty())
         .unwrap();
-    let resp = raw(&app, get).await;
+    let resp = raw(app, get).await;
     assert_eq!(
         resp.headers()["x-content-sha256"],
         meta["sha256"].as_str().unwrap()
@@ -635,7 +615,7 @@ async fn attachments_keep_their_sha256_and_size_limit() {
     );
     // Another role cannot upload, and customs cannot even see it.
     let resp = raw(
-        &app,
+        app,
         upload(b"x".to_vec(), app.token(Role::Officer).to_owned()),
     )
     .await;
@@ -650,3 +630,42 @@ async fn attachments_keep_their_sha256_and_size_limit() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// Runs each API test on SQLite and on PostgreSQL.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = super::app(waiver_store::testing::sqlite().await).await;
+                    super::$name(&app).await;
+                    app.db.finish().await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = waiver_store::testing::postgres().await {
+                        let app = super::app(db).await;
+                        super::$name(&app).await;
+                        app.db.finish().await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    every_role_on_every_endpoint,
+    bad_requests_get_the_envelope_and_change_nothing,
+    creating_a_programme_is_audited_with_the_officer_as_actor,
+    metrics_count_requests,
+    the_openapi_document_is_locked,
+    an_application_is_filed_fixed_screened_returned_amended_and_accepted,
+    browsers_sign_in_with_an_http_only_same_site_cookie,
+    attachments_keep_their_sha256_and_size_limit
+);

@@ -93,7 +93,14 @@ impl State {
     }
     /// Still in the pipeline: a second application for the same line would be a duplicate.
     pub fn is_open(self) -> bool {
-        !matches!(self, State::Approved | State::PartiallyApproved | State::Rejected | State::Reconsidered | State::Withdrawn)
+        !matches!(
+            self,
+            State::Approved
+                | State::PartiallyApproved
+                | State::Rejected
+                | State::Reconsidered
+                | State::Withdrawn
+        )
     }
 
     /// The one place that says which events are allowed in which state.
@@ -197,7 +204,10 @@ pub struct Validated {
 struct Problems(Vec<FieldProblem>);
 impl Problems {
     fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldProblem { field: field.into(), message: message.into() });
+        self.0.push(FieldProblem {
+            field: field.into(),
+            message: message.into(),
+        });
     }
     fn text(&mut self, field: &str, v: &str, required: bool) {
         if required && v.trim().is_empty() {
@@ -211,14 +221,33 @@ impl Problems {
 impl ApplicationSpec {
     /// Validates every field against the programme, the schedule and the filing instant, and
     /// reports every problem at once (intake validation: nothing is rejected later for a typo).
-    pub fn validate(&self, programme: &Programme, schedule: &Schedule, at: BjTime) -> Result<Validated, Vec<FieldProblem>> {
+    pub fn validate(
+        &self,
+        programme: &Programme,
+        schedule: &Schedule,
+        at: BjTime,
+    ) -> Result<Validated, Vec<FieldProblem>> {
         let mut p = Problems(Vec::new());
         if self.programme != programme.spec.id {
-            p.add("programme", format!("`{}` is not the programme applied to ({})", self.programme, programme.spec.id));
+            p.add(
+                "programme",
+                format!(
+                    "`{}` is not the programme applied to ({})",
+                    self.programme, programme.spec.id
+                ),
+            );
         }
         if !programme.window_open_at(at) {
-            let close = programme.applications_close.map_or(String::from("open-ended"), |c| c.to_string());
-            p.add("programme", format!("applications to {} are accepted from {} until {close}; not at {at}", programme.spec.id, programme.applications_open));
+            let close = programme
+                .applications_close
+                .map_or(String::from("open-ended"), |c| c.to_string());
+            p.add(
+                "programme",
+                format!(
+                    "applications to {} are accepted from {} until {close}; not at {at}",
+                    programme.spec.id, programme.applications_open
+                ),
+            );
         }
         let line = match TariffCode::parse(&self.line) {
             Err(e) => {
@@ -228,8 +257,14 @@ impl ApplicationSpec {
             Ok(code) => {
                 match schedule.line_at(&code, at) {
                     LineLookup::Found(..) => {}
-                    LineLookup::NotAtThatDate => p.add("line", format!("tariff line {code} is not in force at {at}")),
-                    LineLookup::UnknownCode => p.add("line", format!("tariff line {code} is not in the nomenclature; check the code")),
+                    LineLookup::NotAtThatDate => p.add(
+                        "line",
+                        format!("tariff line {code} is not in force at {at}"),
+                    ),
+                    LineLookup::UnknownCode => p.add(
+                        "line",
+                        format!("tariff line {code} is not in the nomenclature; check the code"),
+                    ),
                 }
                 let listed = programme.is_eligible(&code);
                 if !listed && !self.add_product_request {
@@ -238,11 +273,23 @@ impl ApplicationSpec {
                     } else {
                         "; this programme does not accept unlisted lines"
                     };
-                    p.add("line", format!("{code} is not on the programme's list{hint}"));
+                    p.add(
+                        "line",
+                        format!("{code} is not on the programme's list{hint}"),
+                    );
                 } else if !listed && !programme.spec.allow_unlisted_lines {
-                    p.add("add_product_request", format!("{} does not accept requests to add lines", programme.spec.id));
+                    p.add(
+                        "add_product_request",
+                        format!(
+                            "{} does not accept requests to add lines",
+                            programme.spec.id
+                        ),
+                    );
                 } else if listed && self.add_product_request {
-                    p.add("add_product_request", format!("{code} is already on the list; no add-product request is needed"));
+                    p.add(
+                        "add_product_request",
+                        format!("{code} is already on the list; no add-product request is needed"),
+                    );
                 }
                 Some(code)
             }
@@ -254,8 +301,14 @@ impl ApplicationSpec {
         let unit = unit.unwrap_or(QtyUnit::T);
         let quantity = Quantity::parse(&self.quantity, unit).map_err(|e| e.to_string());
         match &quantity {
-            Err(e) => p.add("quantity", format!("{e}; give a positive quantity in {}", unit.as_str())),
-            Ok(q) if q.grams > MAX_QUANTITY_T * 1_000_000 => p.add("quantity", format!("at most {MAX_QUANTITY_T} t per application")),
+            Err(e) => p.add(
+                "quantity",
+                format!("{e}; give a positive quantity in {}", unit.as_str()),
+            ),
+            Ok(q) if q.grams > MAX_QUANTITY_T * 1_000_000 => p.add(
+                "quantity",
+                format!("at most {MAX_QUANTITY_T} t per application"),
+            ),
             Ok(_) => {}
         }
         let value = match Currency::parse(&self.currency) {
@@ -263,24 +316,32 @@ impl ApplicationSpec {
                 p.add("currency", e.to_string());
                 None
             }
-            Ok(c) => match Money::parse(&self.value, c) {
-                Err(e) => {
-                    p.add("value", format!("{e}; the contract value is a positive amount with at most 2 decimals"));
-                    None
+            Ok(c) => {
+                match Money::parse(&self.value, c) {
+                    Err(e) => {
+                        p.add("value", format!("{e}; the contract value is a positive amount with at most 2 decimals"));
+                        None
+                    }
+                    Ok(m) => Some(m),
                 }
-                Ok(m) => Some(m),
-            },
+            }
         };
         let mut overfill = RatePpm(0);
         match (&self.contract, programme.spec.kind) {
-            (None, ProgrammeKind::Purchase) => p.add("contract", "a purchase-programme application needs its purchase contract"),
+            (None, ProgrammeKind::Purchase) => p.add(
+                "contract",
+                "a purchase-programme application needs its purchase contract",
+            ),
             (None, ProgrammeKind::Product) => {}
             (Some(c), _) => {
                 p.text("contract.number", &c.number, true);
                 p.text("contract.supplier", &c.supplier, true);
                 match BjTime::parse(&c.signed_on) {
                     Err(e) => p.add("contract.signed_on", e.to_string()),
-                    Ok((t, _)) if t > at => p.add("contract.signed_on", format!("{} is after the filing date {at}", c.signed_on)),
+                    Ok((t, _)) if t > at => p.add(
+                        "contract.signed_on",
+                        format!("{} is after the filing date {at}", c.signed_on),
+                    ),
                     Ok(_) => {}
                 }
                 match Quantity::parse(&c.quantity, unit) {
@@ -288,7 +349,16 @@ impl ApplicationSpec {
                     Ok(cq) => {
                         if let Ok(q) = &quantity {
                             if q.grams > cq.grams {
-                                p.add("quantity", format!("{} {} is more than the contract's {} {}", self.quantity, unit.as_str(), c.quantity, unit.as_str()));
+                                p.add(
+                                    "quantity",
+                                    format!(
+                                        "{} {} is more than the contract's {} {}",
+                                        self.quantity,
+                                        unit.as_str(),
+                                        c.quantity,
+                                        unit.as_str()
+                                    ),
+                                );
                             }
                         }
                     }
@@ -297,7 +367,11 @@ impl ApplicationSpec {
                     Err(e) => p.add("contract.overfill_pct", e.to_string()),
                     Ok(o) if o > programme.overfill_tolerance => p.add(
                         "contract.overfill_pct",
-                        format!("{}% is above the programme's tolerance of {}%", o.pct_string(), programme.overfill_tolerance.pct_string()),
+                        format!(
+                            "{}% is above the programme's tolerance of {}%",
+                            o.pct_string(),
+                            programme.overfill_tolerance.pct_string()
+                        ),
                     ),
                     Ok(o) => overfill = o,
                 }
@@ -305,14 +379,23 @@ impl ApplicationSpec {
         }
         if programme.spec.kind == ProgrammeKind::Purchase {
             if self.monthly_plan.is_empty() || self.monthly_plan.len() > MAX_PLAN_MONTHS {
-                p.add("monthly_plan", format!("give 1 to {MAX_PLAN_MONTHS} months of planned purchases"));
+                p.add(
+                    "monthly_plan",
+                    format!("give 1 to {MAX_PLAN_MONTHS} months of planned purchases"),
+                );
             }
             let mut sum = 0i64;
             let mut months: Vec<Month> = Vec::new();
             for (i, m) in self.monthly_plan.iter().enumerate() {
                 match Month::parse(&m.month) {
-                    None => p.add(format!("monthly_plan[{i}].month"), format!("`{}` is not a month; write YYYY-MM", m.month)),
-                    Some(mo) if months.contains(&mo) => p.add(format!("monthly_plan[{i}].month"), format!("{mo} appears twice")),
+                    None => p.add(
+                        format!("monthly_plan[{i}].month"),
+                        format!("`{}` is not a month; write YYYY-MM", m.month),
+                    ),
+                    Some(mo) if months.contains(&mo) => p.add(
+                        format!("monthly_plan[{i}].month"),
+                        format!("{mo} appears twice"),
+                    ),
                     Some(mo) => months.push(mo),
                 }
                 match Quantity::parse(&m.quantity, unit) {
@@ -334,26 +417,49 @@ impl ApplicationSpec {
         }
         for c in &programme.spec.review.criteria {
             match self.evidence.get(&c.key) {
-                None => p.add(format!("evidence.{}", c.key), format!("give evidence for “{}”", c.name_en)),
+                None => p.add(
+                    format!("evidence.{}", c.key),
+                    format!("give evidence for “{}”", c.name_en),
+                ),
                 Some(t) => p.text(&format!("evidence.{}", c.key), t, true),
             }
         }
         for k in self.evidence.keys() {
             if !programme.spec.review.criteria.iter().any(|c| &c.key == k) {
-                p.add(format!("evidence.{k}"), "is not a criterion of this programme");
+                p.add(
+                    format!("evidence.{k}"),
+                    "is not a criterion of this programme",
+                );
             }
         }
-        const CONFIDENTIAL_FIELDS: [&str; 5] = ["value", "contract.number", "contract.supplier", "contract.quantity", "monthly_plan"];
+        const CONFIDENTIAL_FIELDS: [&str; 5] = [
+            "value",
+            "contract.number",
+            "contract.supplier",
+            "contract.quantity",
+            "monthly_plan",
+        ];
         for f in &self.confidential {
             if !CONFIDENTIAL_FIELDS.contains(&f.as_str()) {
-                p.add("confidential", format!("`{f}` cannot be marked confidential; choose from {}", CONFIDENTIAL_FIELDS.join(", ")));
+                p.add(
+                    "confidential",
+                    format!(
+                        "`{f}` cannot be marked confidential; choose from {}",
+                        CONFIDENTIAL_FIELDS.join(", ")
+                    ),
+                );
             }
         }
         if !self.confidential.is_empty() {
             p.text("public_summary", &self.public_summary, true);
         }
         match (p.0.is_empty(), line, quantity, value) {
-            (true, Some(line), Ok(quantity), Some(value)) => Ok(Validated { line, quantity, value, overfill }),
+            (true, Some(line), Ok(quantity), Some(value)) => Ok(Validated {
+                line,
+                quantity,
+                value,
+                overfill,
+            }),
             _ => Err(p.0),
         }
     }
@@ -383,13 +489,23 @@ mod tests {
                 overfill_pct: "10".into(),
             }),
             monthly_plan: vec![
-                PlanMonth { month: "2020-04".into(), quantity: "60000".into() },
-                PlanMonth { month: "2020-05".into(), quantity: "60000".into() },
+                PlanMonth {
+                    month: "2020-04".into(),
+                    quantity: "60000".into(),
+                },
+                PlanMonth {
+                    month: "2020-05".into(),
+                    quantity: "60000".into(),
+                },
             ],
-            evidence: [("commercial_need", "x"), ("contract_credibility", "y"), ("plan_feasibility", "z")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
+            evidence: [
+                ("commercial_need", "x"),
+                ("contract_credibility", "y"),
+                ("plan_feasibility", "z"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
             confidential: vec!["value".into()],
             public_summary: "120 000 t of U.S. soybeans for crushing".into(),
         }
@@ -397,7 +513,11 @@ mod tests {
 
     fn check(s: &ApplicationSpec) -> Result<Validated, Vec<FieldProblem>> {
         let programmes = seed_programmes().unwrap();
-        s.validate(&programmes[2], &demo_schedule().unwrap(), BjTime::parse_instant("2020-03-10").unwrap())
+        s.validate(
+            &programmes[2],
+            &demo_schedule().unwrap(),
+            BjTime::parse_instant("2020-03-10").unwrap(),
+        )
     }
 
     #[test]
@@ -414,8 +534,20 @@ mod tests {
         s.contract.as_mut().unwrap().overfill_pct = "15".into();
         s.monthly_plan[1].month = "May 2020".into();
         s.evidence.remove("plan_feasibility");
-        let fields: Vec<String> = check(&s).unwrap_err().into_iter().map(|p| p.field).collect();
-        assert_eq!(fields, ["quantity", "contract.overfill_pct", "monthly_plan[1].month", "evidence.plan_feasibility"]);
+        let fields: Vec<String> = check(&s)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "quantity",
+                "contract.overfill_pct",
+                "monthly_plan[1].month",
+                "evidence.plan_feasibility"
+            ]
+        );
     }
 
     #[test]
@@ -424,9 +556,18 @@ mod tests {
         s.monthly_plan[1].quantity = "50000".into();
         let e = check(&s).unwrap_err();
         assert_eq!(e[0].field, "monthly_plan");
-        assert!(e[0].message.contains("add up to 110000 t but the application is for 120000 t"), "{}", e[0].message);
+        assert!(
+            e[0].message
+                .contains("add up to 110000 t but the application is for 120000 t"),
+            "{}",
+            e[0].message
+        );
         let programmes = seed_programmes().unwrap();
-        let early = spec().validate(&programmes[2], &demo_schedule().unwrap(), BjTime::parse_instant("2020-02-01").unwrap());
+        let early = spec().validate(
+            &programmes[2],
+            &demo_schedule().unwrap(),
+            BjTime::parse_instant("2020-02-01").unwrap(),
+        );
         assert_eq!(early.unwrap_err()[0].field, "programme");
     }
 
@@ -435,15 +576,30 @@ mod tests {
         let mut s = spec();
         s.line = "02013000".into();
         let e = check(&s).unwrap_err();
-        assert!(e.iter().any(|p| p.field == "line" && p.message.contains("not in the nomenclature")));
-        assert!(e.iter().any(|p| p.field == "line" && p.message.contains("add_product_request")));
+        assert!(e
+            .iter()
+            .any(|p| p.field == "line" && p.message.contains("not in the nomenclature")));
+        assert!(e
+            .iter()
+            .any(|p| p.field == "line" && p.message.contains("add_product_request")));
     }
 
     #[test]
     fn the_state_machine_allows_only_its_transitions() {
         use Event as E;
         let mut s = State::Draft;
-        for e in [E::Submit, E::StartScreening, E::Return, E::Resubmit, E::StartScreening, E::Accept, E::CompleteReview, E::PartiallyApprove, E::Appeal, E::Reconsider] {
+        for e in [
+            E::Submit,
+            E::StartScreening,
+            E::Return,
+            E::Resubmit,
+            E::StartScreening,
+            E::Accept,
+            E::CompleteReview,
+            E::PartiallyApprove,
+            E::Appeal,
+            E::Reconsider,
+        ] {
             s = s.on(e).unwrap();
         }
         assert_eq!(s, State::Reconsidered);
@@ -451,6 +607,9 @@ mod tests {
         assert!(State::Approved.on(E::Withdraw).is_err());
         assert_eq!(State::Screening.on(E::Withdraw), Ok(State::Withdrawn));
         let e = State::Rejected.on(E::Submit).unwrap_err();
-        assert_eq!(e.to_string(), "an application that is rejected cannot take the action Submit");
+        assert_eq!(
+            e.to_string(),
+            "an application that is rejected cannot take the action Submit"
+        );
     }
 }

@@ -106,7 +106,10 @@ impl std::fmt::Display for SpecError {
 }
 
 fn err(field: &str, message: impl Into<String>) -> SpecError {
-    SpecError { field: field.to_owned(), message: message.into() }
+    SpecError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
 }
 
 fn text(field: &str, v: &str, required: bool) -> Result<(), SpecError> {
@@ -114,7 +117,10 @@ fn text(field: &str, v: &str, required: bool) -> Result<(), SpecError> {
         return Err(err(field, "is required"));
     }
     if v.chars().count() > MAX_TEXT_CHARS {
-        return Err(err(field, format!("is longer than {MAX_TEXT_CHARS} characters")));
+        return Err(err(
+            field,
+            format!("is longer than {MAX_TEXT_CHARS} characters"),
+        ));
     }
     Ok(())
 }
@@ -124,7 +130,10 @@ impl ProgrammeSpec {
     pub fn validate(self) -> Result<Programme, SpecError> {
         let id_ok = !self.id.is_empty()
             && self.id.len() <= MAX_ID_CHARS
-            && self.id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
         if !id_ok {
             return Err(err("id", format!("`{}` must be 1 to {MAX_ID_CHARS} capital letters, digits or `-`, e.g. CN-2020-MKT", self.id)));
         }
@@ -133,23 +142,42 @@ impl ProgrammeSpec {
         text("legal_basis", &self.legal_basis, true)?;
         text("notes", &self.notes, false)?;
         if self.eligible_lines.len() > MAX_ELIGIBLE_LINES {
-            return Err(err("eligible_lines", format!("at most {MAX_ELIGIBLE_LINES} lines")));
+            return Err(err(
+                "eligible_lines",
+                format!("at most {MAX_ELIGIBLE_LINES} lines"),
+            ));
         }
         let eligible_lines = self
             .eligible_lines
             .iter()
             .enumerate()
-            .map(|(i, c)| TariffCode::parse(c).map_err(|e| err(&format!("eligible_lines[{i}]"), e.to_string())))
+            .map(|(i, c)| {
+                TariffCode::parse(c)
+                    .map_err(|e| err(&format!("eligible_lines[{i}]"), e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        if self.lifts_scopes.is_empty() || self.lifts_scopes.iter().any(|s| s.trim().is_empty() || s.len() > 32) {
-            return Err(err("lifts_scopes", "name the scope tags of the layers the programme lifts, e.g. [\"l301\"]"));
+        if self.lifts_scopes.is_empty()
+            || self
+                .lifts_scopes
+                .iter()
+                .any(|s| s.trim().is_empty() || s.len() > 32)
+        {
+            return Err(err(
+                "lifts_scopes",
+                "name the scope tags of the layers the programme lifts, e.g. [\"l301\"]",
+            ));
         }
-        let open = BjTime::parse_instant(&self.applications_open).map_err(|e| err("applications_open", e.to_string()))?;
+        let open = BjTime::parse_instant(&self.applications_open)
+            .map_err(|e| err("applications_open", e.to_string()))?;
         let close = match &self.applications_close {
             Some(c) => {
-                let t = BjTime::parse_instant(c).map_err(|e| err("applications_close", e.to_string()))?;
+                let t = BjTime::parse_instant(c)
+                    .map_err(|e| err("applications_close", e.to_string()))?;
                 if t <= open {
-                    return Err(err("applications_close", format!("must be after applications_open ({open})")));
+                    return Err(err(
+                        "applications_close",
+                        format!("must be after applications_open ({open})"),
+                    ));
                 }
                 Some(t)
             }
@@ -158,7 +186,8 @@ impl ProgrammeSpec {
         if !(1..=3660).contains(&self.validity_days) {
             return Err(err("validity_days", "must be 1 to 3660 days"));
         }
-        let overfill_tolerance = RatePpm::parse_pct(&self.overfill_tolerance_pct).map_err(|e| err("overfill_tolerance_pct", e.to_string()))?;
+        let overfill_tolerance = RatePpm::parse_pct(&self.overfill_tolerance_pct)
+            .map_err(|e| err("overfill_tolerance_pct", e.to_string()))?;
         if overfill_tolerance.0 > 500_000 {
             return Err(err("overfill_tolerance_pct", "must be at most 50%"));
         }
@@ -167,11 +196,17 @@ impl ProgrammeSpec {
         }
         let r = &self.review;
         if r.criteria.is_empty() || r.criteria.len() > MAX_CRITERIA {
-            return Err(err("review.criteria", format!("list 1 to {MAX_CRITERIA} criteria")));
+            return Err(err(
+                "review.criteria",
+                format!("list 1 to {MAX_CRITERIA} criteria"),
+            ));
         }
         for (i, c) in r.criteria.iter().enumerate() {
             let f = |name: &str| format!("review.criteria[{i}].{name}");
-            if c.key.is_empty() || c.key.len() > 32 || !c.key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            if c.key.is_empty()
+                || c.key.len() > 32
+                || !c.key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
                 return Err(err(&f("key"), "1 to 32 lower-case letters or `_`"));
             }
             text(&f("name_en"), &c.name_en, true)?;
@@ -184,7 +219,10 @@ impl ProgrammeSpec {
         }
         let total: u32 = r.criteria.iter().map(|c| c.weight_pct).sum();
         if total != 100 {
-            return Err(err("review.criteria", format!("weights must add up to 100; they add up to {total}")));
+            return Err(err(
+                "review.criteria",
+                format!("weights must add up to 100; they add up to {total}"),
+            ));
         }
         if !(1..=9).contains(&r.experts_per_application) {
             return Err(err("review.experts_per_application", "1 to 9 experts"));
@@ -192,7 +230,13 @@ impl ProgrammeSpec {
         if !(1..=180).contains(&r.review_days) {
             return Err(err("review.review_days", "1 to 180 days"));
         }
-        Ok(Programme { eligible_lines, applications_open: open, applications_close: close, overfill_tolerance, spec: self })
+        Ok(Programme {
+            eligible_lines,
+            applications_open: open,
+            applications_close: close,
+            overfill_tolerance,
+            spec: self,
+        })
     }
 }
 
@@ -202,7 +246,9 @@ impl Programme {
         self.applications_open <= at && self.applications_close.is_none_or(|c| at < c)
     }
     pub fn is_eligible(&self, code: &TariffCode) -> bool {
-        self.eligible_lines.iter().any(|l| l == code || code.parent8().as_ref() == Some(l))
+        self.eligible_lines
+            .iter()
+            .any(|l| l == code || code.parent8().as_ref() == Some(l))
     }
 }
 
@@ -211,7 +257,8 @@ pub const SEED_JSON: &str = include_str!("../../../data/programmes.json");
 
 /// Parses and validates the seed programmes.
 pub fn seed_programmes() -> Result<Vec<Programme>, SpecError> {
-    let specs: Vec<ProgrammeSpec> = serde_json::from_str(SEED_JSON).map_err(|e| err("data/programmes.json", e.to_string()))?;
+    let specs: Vec<ProgrammeSpec> =
+        serde_json::from_str(SEED_JSON).map_err(|e| err("data/programmes.json", e.to_string()))?;
     specs.into_iter().map(ProgrammeSpec::validate).collect()
 }
 
@@ -240,7 +287,11 @@ mod tests {
         assert_eq!(s.validate().unwrap_err().field, "review.criteria");
         let mut s = good.clone();
         s.eligible_lines.push("1201".into());
-        assert!(s.validate().unwrap_err().field.starts_with("eligible_lines["));
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .field
+            .starts_with("eligible_lines["));
         let mut s = good.clone();
         s.applications_close = Some("2019-01-01".into());
         assert_eq!(s.validate().unwrap_err().field, "applications_close");

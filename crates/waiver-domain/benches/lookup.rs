@@ -66,7 +66,11 @@ fn parsers(c: &mut Criterion) {
     c.bench_function("parse_registration_code", |b| {
         b.iter(|| RegistrationCode::parse(black_box("3100ABC123")))
     });
-    c.bench_function("parse_origin", |b| b.iter(|| Origin::parse(black_box("US"))));
-    c.bench_function("parse_currency", |b| b.iter(|| Currency::parse(black_box("USD"))));
+    c.bench_function("parse_origin", |b| {
+        b.iter(|| Origin::parse(black_box("US")))
+    });
+    c.bench_function("parse_currency", |b| {
+        b.iter(|| Currency::parse(black_box("USD")))
+    });
 }
 criterion_group!(parsing, parsers);

@@ -4,9 +4,9 @@
 use std::fmt;
 
 use crate::amount::{Money, QtyUnit, Quantity};
-use crate::codes::{Currency, Origin, RegistrationCode, TariffCode};
+use crate::codes::{CodeError, Currency, Origin, RegistrationCode, TariffCode};
 use crate::engine::LineInput;
-use crate::time::BjTime;
+use crate::time::{BjTime, Precision, TimeError};
 
 /// Limits on identifiers that come from outside.
 pub const MAX_DECLARATION_CHARS: usize = 32;
@@ -71,6 +71,17 @@ fn bad(column: &'static str, value: &str, message: impl fmt::Display) -> FieldEr
 impl RawLine<'_> {
     /// Parses every field; the first bad one is reported.
     pub fn parse(&self) -> Result<ParsedLine, FieldError> {
+        self.parse_with(BjTime::parse, RegistrationCode::parse)
+    }
+
+    /// [`RawLine::parse`] with the parsers of `declared_at` and `importer` supplied by the caller,
+    /// which may remember their last results (the lines of one declaration repeat both fields).
+    /// They must behave as [`BjTime::parse`] and [`RegistrationCode::parse`].
+    pub fn parse_with(
+        &self,
+        parse_instant: impl FnOnce(&str) -> Result<(BjTime, Precision), TimeError>,
+        parse_importer: impl FnOnce(&str) -> Result<RegistrationCode, CodeError>,
+    ) -> Result<ParsedLine, FieldError> {
         let d = self.declaration.trim_ascii();
         if d.is_empty() || d.chars().count() > MAX_DECLARATION_CHARS {
             return Err(bad(
@@ -89,12 +100,12 @@ impl RawLine<'_> {
                 ))
             }
         };
-        let importer = RegistrationCode::parse(self.importer)
-            .map_err(|e| bad("importer", self.importer, e))?;
+        let importer =
+            parse_importer(self.importer).map_err(|e| bad("importer", self.importer, e))?;
         let code = TariffCode::parse(self.code).map_err(|e| bad("code", self.code, e))?;
         let origin = Origin::parse(self.origin).map_err(|e| bad("origin", self.origin, e))?;
         let (declared_at, declared_precision) =
-            BjTime::parse(self.declared_at).map_err(|e| bad("declared_at", self.declared_at, e))?;
+            parse_instant(self.declared_at).map_err(|e| bad("declared_at", self.declared_at, e))?;
         let unit = QtyUnit::parse(self.unit)
             .ok_or_else(|| bad("unit", self.unit, "the unit is `kg` or `t`"))?;
         let quantity = Quantity::parse(self.quantity, unit).map_err(|e| {

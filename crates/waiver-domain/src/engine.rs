@@ -327,30 +327,52 @@ pub fn duty_amount(expr: &DutyExpr, value: Fen, qty: Quantity) -> CnyExact {
     amount
 }
 
-fn effective_rate(layers: &[AppliedLayer], role: Role, value: Fen) -> RatePpm {
-    let charged = layers
-        .iter()
-        .filter(|l| l.status == LayerStatus::Charged && l.measure.kind.role() == role);
-    if charged.clone().all(|l| l.measure.duty.is_pure_ad_valorem()) {
-        return RatePpm(charged.map(|l| l.measure.duty.ad_valorem.0).sum());
-    }
-    // Effective rate of a specific or compound duty: amount / value, half-up to 1 ppm.
-    let sum: i128 = charged.map(|l| l.amount_exact.0).sum();
-    let value = value.to_exact().0;
-    if value == 0 {
-        return RatePpm(0);
-    }
-    RatePpm(((sum * 1_000_000 * 2 + value) / (value * 2)) as i64)
+/// The charged layers of one role, summed in one pass.
+#[derive(Default)]
+struct RoleSum {
+    /// Exact sum of the charged layers.
+    charged: CnyExact,
+    /// The part of `charged` that stays when every excludable layer is lifted.
+    unliftable: CnyExact,
+    /// Sum of the charged layers' ad valorem rates.
+    ad_valorem: i64,
+    /// Whether some charged layer is specific, compound or bounded.
+    not_ad_valorem: bool,
 }
 
-fn sum_role(layers: &[AppliedLayer], role: Role, keep: impl Fn(&AppliedLayer) -> bool) -> CnyExact {
-    CnyExact(
-        layers
-            .iter()
-            .filter(|l| l.measure.kind.role() == role && keep(l))
-            .map(|l| l.amount_exact.0)
-            .sum(),
-    )
+impl RoleSum {
+    /// Sums the charged base and additional layers. Goods of unknown origin cannot benefit from
+    /// an exclusion, so all their layers are unliftable.
+    fn of(layers: &[AppliedLayer], unknown: bool) -> (RoleSum, RoleSum) {
+        let (mut base, mut additional) = (RoleSum::default(), RoleSum::default());
+        for l in layers.iter().filter(|l| l.status == LayerStatus::Charged) {
+            let sum = match l.measure.kind.role() {
+                Role::Base => &mut base,
+                Role::Additional => &mut additional,
+                Role::Conditional | Role::Vat => continue,
+            };
+            sum.charged = sum.charged + l.amount_exact;
+            if unknown || !l.measure.excludable {
+                sum.unliftable = sum.unliftable + l.amount_exact;
+            }
+            sum.ad_valorem += l.measure.duty.ad_valorem.0;
+            sum.not_ad_valorem |= !l.measure.duty.is_pure_ad_valorem();
+        }
+        (base, additional)
+    }
+
+    /// The rate the charged layers amount to: their sum if all are ad valorem, otherwise
+    /// amount / value, half-up to 1 ppm.
+    fn effective_rate(&self, value: Fen) -> RatePpm {
+        if !self.not_ad_valorem {
+            return RatePpm(self.ad_valorem);
+        }
+        let value = value.to_exact().0;
+        if value == 0 {
+            return RatePpm(0);
+        }
+        RatePpm(((self.charged.0 * 1_000_000 * 2 + value) / (value * 2)) as i64)
+    }
 }
 
 /// Assesses one line. `lift` chooses which excludable layers an exclusion lifts.
@@ -535,9 +557,9 @@ pub fn assess<'s>(
         });
     }
 
-    let charged = |l: &AppliedLayer| l.status == LayerStatus::Charged;
-    let base_duty = sum_role(&layers, Role::Base, charged).round_to_fen();
-    let additional_duty = sum_role(&layers, Role::Additional, charged).round_to_fen();
+    let (base_sum, additional_sum) = RoleSum::of(&layers, unknown);
+    let base_duty = base_sum.charged.round_to_fen();
+    let additional_duty = additional_sum.charged.round_to_fen();
     let vat_amount = vat
         .duty
         .ad_valorem
@@ -547,9 +569,7 @@ pub fn assess<'s>(
 
     // The same with every excludable layer lifted.
     // Goods of unknown origin cannot benefit from an exclusion.
-    let fully =
-        |l: &AppliedLayer| l.status == LayerStatus::Charged && (unknown || !l.measure.excludable);
-    let add_lifted = sum_role(&layers, Role::Additional, fully).round_to_fen();
+    let add_lifted = additional_sum.unliftable.round_to_fen();
     let vat_lifted = vat
         .duty
         .ad_valorem
@@ -557,8 +577,8 @@ pub fn assess<'s>(
         .round_to_fen();
     let exclusion_saving = total - (base_duty + add_lifted + vat_lifted);
 
-    let base_rate = effective_rate(&layers, Role::Base, value);
-    let additional_rate = effective_rate(&layers, Role::Additional, value);
+    let base_rate = base_sum.effective_rate(value);
+    let additional_rate = additional_sum.effective_rate(value);
     layers.push(AppliedLayer {
         measure: vat,
         status: LayerStatus::Charged,
@@ -596,7 +616,11 @@ mod tests {
             "id,goods,origin,kind,duty,start,end,legal_base,scope,excludable,confidence\n\
              VAT,class:agri,*,vat,9%,2017-01-01,,V,vat,no,sourced\n{rows}"
         );
-        let files = ScheduleFiles { lines: LINES, measures: &measures, exchange_rates: RATES };
+        let files = ScheduleFiles {
+            lines: LINES,
+            measures: &measures,
+            exchange_rates: RATES,
+        };
         parse_schedule(&files).unwrap()
     }
 
@@ -640,13 +664,22 @@ mod tests {
 
         // 10% + 800 CNY/t on 2 t worth 10 000: 1000 + 1600.
         let s = schedule("MFN,12019010,*,mfn,10% + 800 CNY/t,2017-01-01,,T,base,no,sourced\n");
-        assert_eq!(assess(&s, &input("2000", "10000"), Lift::Nothing).unwrap().base_duty, Fen(260_000));
+        assert_eq!(
+            assess(&s, &input("2000", "10000"), Lift::Nothing)
+                .unwrap()
+                .base_duty,
+            Fen(260_000)
+        );
 
         // 20% with a floor of 1 CNY/kg and a ceiling of 3 CNY/kg.
         let s = schedule(
             "MFN,12019010,*,mfn,20% min 1 CNY/kg max 3 CNY/kg,2017-01-01,,T,base,no,sourced\n",
         );
-        let duty = |kg, cny| assess(&s, &input(kg, cny), Lift::Nothing).unwrap().base_duty;
+        let duty = |kg, cny| {
+            assess(&s, &input(kg, cny), Lift::Nothing)
+                .unwrap()
+                .base_duty
+        };
         assert_eq!(duty("100", "200"), Fen(10_000)); // 20% = 40 < floor 100
         assert_eq!(duty("100", "1000"), Fen(20_000)); // 20% = 200, within bounds
         assert_eq!(duty("100", "10000"), Fen(30_000)); // 20% = 2000 > ceiling 300
@@ -666,7 +699,11 @@ mod tests {
     fn a_line_without_a_vat_rate_is_an_error_not_a_zero() {
         let measures = "id,goods,origin,kind,duty,start,legal_base,scope,excludable,confidence\n\
                         MFN,12019010,*,mfn,3%,2017-01-01,T,base,no,sourced\n";
-        let files = ScheduleFiles { lines: LINES, measures, exchange_rates: RATES };
+        let files = ScheduleFiles {
+            lines: LINES,
+            measures,
+            exchange_rates: RATES,
+        };
         let s = parse_schedule(&files).unwrap();
         let e = assess(&s, &input("1", "1"), Lift::Nothing).unwrap_err();
         assert_eq!(e.code(), "no_vat_rate");

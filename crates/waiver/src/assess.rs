@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use crossbeam_channel::bounded;
 use waiver_domain::engine::{assess, Lift};
-use waiver_domain::{Assessment, Fen, RawLine, Schedule};
+use waiver_domain::{Assessment, BjTime, Fen, Precision, RawLine, RegistrationCode, Schedule};
 
 use crate::output::{push_fen, push_pct};
 
@@ -221,68 +221,108 @@ fn columns(header: &csv::StringRecord) -> anyhow::Result<Columns> {
     })
 }
 
-fn process_block(schedule: &Schedule, cols: &Columns, block: &Block) -> Done {
-    let mut out = Vec::with_capacity(block.bytes.len() * 2);
-    let mut rej_w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(Vec::new());
-    let mut stats = Stats::default();
-    let mut rdr = csv::ReaderBuilder::new()
+fn new_reader(bytes: Vec<u8>) -> csv::Reader<io::Cursor<Vec<u8>>> {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(&block.bytes[..]);
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        let line_no = block.first_line + rdr.position().line() - 1;
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                stats.rows += 1;
-                let msg = format!("line {line_no}: malformed CSV ({e})");
-                reject(&mut rej_w, &mut stats, &rec, msg, "csv");
-                continue;
-            }
+        .from_reader(io::Cursor::new(bytes))
+}
+
+/// One worker's reusable parsing state: a CSV reader (its parser tables are built once, not per
+/// block) and the record buffer.
+struct Worker {
+    rdr: csv::Reader<io::Cursor<Vec<u8>>>,
+    rec: csv::ByteRecord,
+    cache: ParseCache,
+}
+
+impl Worker {
+    fn new() -> Self {
+        Worker {
+            rdr: new_reader(Vec::new()),
+            rec: csv::ByteRecord::new(),
+            cache: ParseCache::default(),
         }
-        stats.rows += 1;
-        // The record's own bytes, copied verbatim so carried columns keep their exact form.
-        let start = rec.position().map_or(0, |p| p.byte()) as usize;
-        let end = rdr.position().byte() as usize;
-        let mut raw = block.bytes.get(start..end).unwrap_or(&[]);
-        while let [rest @ .., b'\n' | b'\r'] = raw {
-            raw = rest;
-        }
-        // One UTF-8 check for the whole record; the buffers move back and forth without copying.
-        let srec = match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
-            Ok(srec) => srec,
-            Err(e) => {
-                rec = e.into_byte_record();
-                let msg =
-                    format!("line {line_no}: the row is not UTF-8 text; save the file as UTF-8");
-                reject(&mut rej_w, &mut stats, &rec, msg, "encoding");
-                continue;
-            }
-        };
-        match assess_record(schedule, cols, &srec) {
-            Ok(a) => {
-                out.extend_from_slice(raw);
-                write_assessment(&mut out, &a);
-                stats.total += a.total.0;
-                stats.saving += a.exclusion_saving.0;
-            }
-            Err((msg, kind)) => {
-                let msg = format!("line {line_no}: {msg}");
-                reject(&mut rej_w, &mut stats, srec.as_byte_record(), msg, &kind);
-            }
-        }
-        rec = srec.into_byte_record();
     }
-    Done {
-        seq: block.seq,
-        in_len: block.bytes.len() as u64,
-        out,
-        rejects: rej_w.into_inner().unwrap_or_default(),
-        stats,
+
+    fn process_block(&mut self, schedule: &Schedule, cols: &Columns, block: Block) -> Done {
+        let Block {
+            seq,
+            first_line,
+            bytes,
+        } = block;
+        let in_len = bytes.len() as u64;
+        // Output rows are a little over twice the input's size; avoid growing mid-block.
+        let mut out = Vec::with_capacity(bytes.len() * 5 / 2 + 4096);
+        let mut rej_w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        let mut stats = Stats::default();
+        // Start the reader afresh on this block, exactly as a new reader would.
+        *self.rdr.get_mut() = io::Cursor::new(bytes);
+        if self
+            .rdr
+            .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
+            .is_err()
+        {
+            // Not expected with in-memory input; a new reader is equivalent, only slower.
+            let bytes = std::mem::take(self.rdr.get_mut().get_mut());
+            self.rdr = new_reader(bytes);
+        }
+        let rec = &mut self.rec;
+        loop {
+            let line_no = first_line + self.rdr.position().line() - 1;
+            match self.rdr.read_byte_record(rec) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    stats.rows += 1;
+                    let msg = format!("line {line_no}: malformed CSV ({e})");
+                    reject(&mut rej_w, &mut stats, rec, msg, "csv");
+                    continue;
+                }
+            }
+            stats.rows += 1;
+            // The record's own bytes, copied verbatim so carried columns keep their exact form.
+            let start = rec.position().map_or(0, |p| p.byte()) as usize;
+            let end = self.rdr.position().byte() as usize;
+            let mut raw = self.rdr.get_ref().get_ref().get(start..end).unwrap_or(&[]);
+            while let [rest @ .., b'\n' | b'\r'] = raw {
+                raw = rest;
+            }
+            // One UTF-8 check for the whole record; the buffers move back and forth without copying.
+            let srec = match csv::StringRecord::from_byte_record(std::mem::take(rec)) {
+                Ok(srec) => srec,
+                Err(e) => {
+                    *rec = e.into_byte_record();
+                    let msg = format!(
+                        "line {line_no}: the row is not UTF-8 text; save the file as UTF-8"
+                    );
+                    reject(&mut rej_w, &mut stats, rec, msg, "encoding");
+                    continue;
+                }
+            };
+            match assess_record(schedule, cols, &srec, &mut self.cache) {
+                Ok(a) => {
+                    out.extend_from_slice(raw);
+                    write_assessment(&mut out, &a);
+                    stats.total += a.total.0;
+                    stats.saving += a.exclusion_saving.0;
+                }
+                Err((msg, kind)) => {
+                    let msg = format!("line {line_no}: {msg}");
+                    reject(&mut rej_w, &mut stats, srec.as_byte_record(), msg, &kind);
+                }
+            }
+            *rec = srec.into_byte_record();
+        }
+        Done {
+            seq,
+            in_len,
+            out,
+            rejects: rej_w.into_inner().unwrap_or_default(),
+            stats,
+        }
     }
 }
 
@@ -304,10 +344,38 @@ fn reject(
 
 type RowError = (String, String);
 
+/// The last parsed `declared_at` and `importer` texts with their values: the lines of one
+/// declaration repeat them, so most rows skip parsing them again.
+#[derive(Default)]
+struct ParseCache {
+    declared_at: Option<(String, (BjTime, Precision))>,
+    importer: Option<(String, RegistrationCode)>,
+}
+
+/// Parses with `parse` unless `raw` is the text last parsed successfully.
+fn cached<T: Copy, E>(
+    slot: &mut Option<(String, T)>,
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, E> {
+    if let Some((text, v)) = slot {
+        if text == raw {
+            return Ok(*v);
+        }
+    }
+    let v = parse(raw)?;
+    let (text, slot_v) = slot.get_or_insert_with(|| (String::new(), v));
+    text.clear();
+    text.push_str(raw);
+    *slot_v = v;
+    Ok(v)
+}
+
 fn assess_record<'s>(
     schedule: &'s Schedule,
     cols: &Columns,
     rec: &csv::StringRecord,
+    cache: &mut ParseCache,
 ) -> Result<Assessment<'s>, RowError> {
     if rec.len() != cols.count {
         let msg = format!(
@@ -333,8 +401,15 @@ fn assess_record<'s>(
         shipped_on: cols.shipped_on.map(field),
         in_quota: cols.in_quota.map(field),
     };
+    let ParseCache {
+        declared_at,
+        importer,
+    } = cache;
     let parsed = raw
-        .parse()
+        .parse_with(
+            |t| cached(declared_at, t, BjTime::parse),
+            |t| cached(importer, t, RegistrationCode::parse),
+        )
         .map_err(|e| (e.to_string(), e.column.to_owned()))?;
     assess(schedule, &parsed.input, Lift::Nothing).map_err(|e| (e.to_string(), e.code().to_owned()))
 }
@@ -385,9 +460,12 @@ fn write_assessment(out: &mut Vec<u8>, a: &Assessment) {
     out.push(b'\n');
 }
 
+/// Output buffer size: smaller than an output block, so blocks are written without a copy.
+const WRITE_BUFFER: usize = 64 << 10;
+
 fn create(path: &PathBuf) -> anyhow::Result<BufWriter<File>> {
     Ok(BufWriter::with_capacity(
-        1 << 20,
+        WRITE_BUFFER,
         File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     ))
 }
@@ -400,7 +478,7 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
 
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) if p.as_os_str() != "-" => Box::new(create(p)?),
-        _ => Box::new(BufWriter::with_capacity(256 << 10, io::stdout().lock())),
+        _ => Box::new(BufWriter::with_capacity(WRITE_BUFFER, io::stdout().lock())),
     };
     let mut rejects = create(&a.rejects)?;
     {
@@ -471,8 +549,12 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
         for _ in 0..threads {
             let (rx, tx, cols) = (work_rx.clone(), done_tx.clone(), cols.clone());
             scope.spawn(move || {
+                let mut worker = Worker::new();
                 for block in rx {
-                    if tx.send(process_block(schedule, &cols, &block)).is_err() {
+                    if tx
+                        .send(worker.process_block(schedule, &cols, block))
+                        .is_err()
+                    {
                         break;
                     }
                 }

@@ -74,6 +74,28 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| StoreError::Hash(e.to_string()))
 }
 
+/// Runs argon2 (tens of milliseconds of CPU) off the async runtime so that sign-ins do not stall other requests.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Hash(format!("password hashing task failed: {e}")))?
+}
+
+/// Verifies `password` against a PHC string; a missing user is checked against a fixed hash so that
+/// unknown usernames take as long as wrong passwords.
+fn verify_password(hash: Option<&str>, password: &str) -> Result<bool> {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("waiver-timing-equaliser").ok());
+    let Some(phc) = hash.or(dummy.as_deref()) else {
+        return Ok(false);
+    };
+    let parsed = PasswordHash::new(phc).map_err(|e| StoreError::Hash(e.to_string()))?;
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    Ok(ok && hash.is_some())
+}
+
 fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -259,7 +281,8 @@ impl Store {
             }
             (_, None) => None,
         };
-        let hash = hash_password(password)?;
+        let owned = password.to_owned();
+        let hash = blocking(move || hash_password(&owned)).await?;
         let mut tx = self.pool.begin().await?;
         let exists = sqlx::query(&self.sql("SELECT id FROM users WHERE username = $1"))
             .bind(new.username.as_str())
@@ -321,19 +344,18 @@ impl Store {
     /// The user if the password matches (argon2id verification); `None` otherwise.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Option<User>> {
         let sql = format!("{USER_SELECT} WHERE u.username = $1 AND u.disabled = 0");
-        let Some(row) = sqlx::query(&self.sql_owned(sql))
+        let row = sqlx::query(&self.sql_owned(sql))
             .bind(username)
             .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
+            .await?;
+        let found = row.map(|r| user_from_row(&r)).transpose()?;
+        let (user, hash) = match found {
+            Some((u, h)) => (Some(u), Some(h)),
+            None => (None, None),
         };
-        let (user, hash) = user_from_row(&row)?;
-        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Hash(e.to_string()))?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-            .then_some(user))
+        let owned = password.to_owned();
+        let ok = blocking(move || verify_password(hash.as_deref(), &owned)).await?;
+        Ok(user.filter(|_| ok))
     }
 
     /// Creates an API token for a user and returns it; only its SHA-256 is stored.

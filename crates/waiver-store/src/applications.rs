@@ -32,6 +32,8 @@ pub struct Application {
 pub enum Scope {
     All,
     Enterprises(Vec<String>),
+    /// Only these applications (an expert's assignments).
+    Numbers(Vec<String>),
 }
 
 const SELECT: &str = "SELECT number, programme_id, enterprise_code, filed_by, line_code, state, spec, screening_notes, version, created_at_ms, updated_at_ms FROM applications";
@@ -120,14 +122,9 @@ impl Store {
                 v.line
             )));
         }
-        let counter = format!("application-{year}");
-        let row = sqlx::query(&self.sql(
-            "INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-        ))
-        .bind(&counter)
-        .fetch_one(&mut *tx)
-        .await?;
-        let seq: i64 = row.try_get(0)?;
+        let seq = self
+            .next_in_sequence(&mut tx, &format!("application-{year}"))
+            .await?;
         let number = format!("APP-{year}-{seq:06}");
         let state = if submit {
             State::Submitted
@@ -190,18 +187,23 @@ impl Store {
         let offset = offset.max(0);
         let mut clauses = Vec::new();
         let mut binds: Vec<String> = Vec::new();
-        if let Scope::Enterprises(codes) = scope {
-            if codes.is_empty() {
+        let (column, values) = match scope {
+            Scope::All => ("", &[][..]),
+            Scope::Enterprises(codes) => ("enterprise_code", &codes[..]),
+            Scope::Numbers(numbers) => ("number", &numbers[..]),
+        };
+        if !column.is_empty() {
+            if values.is_empty() {
                 return Ok(Vec::new());
             }
-            let ph: Vec<String> = codes
+            let ph: Vec<String> = values
                 .iter()
                 .map(|c| {
                     binds.push(c.clone());
                     format!("${}", binds.len())
                 })
                 .collect();
-            clauses.push(format!("enterprise_code IN ({})", ph.join(", ")));
+            clauses.push(format!("{column} IN ({})", ph.join(", ")));
         }
         if let Some(s) = state {
             binds.push(s.as_str().to_owned());

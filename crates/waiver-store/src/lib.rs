@@ -12,7 +12,9 @@ pub mod accounts;
 pub mod applications;
 pub mod audit;
 mod db;
+pub mod decisions;
 pub mod programmes;
+pub mod review;
 pub mod sessions;
 pub mod testing;
 
@@ -20,6 +22,8 @@ pub use accounts::{Enterprise, NewEnterprise, NewUser, User};
 pub use applications::{Application, Scope};
 pub use audit::{Actor, AuditEntry, AuditReport};
 pub use db::{Dialect, Store};
+pub use decisions::{Allowance, DecisionRecord, ProductExclusion};
+pub use review::{Assignment, Contact};
 pub use sessions::Attachment;
 
 use thiserror::Error;

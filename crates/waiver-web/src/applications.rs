@@ -57,14 +57,14 @@ pub struct Screening {
     pub reasons: BTreeMap<String, String>,
 }
 
-fn now() -> BjTime {
+pub(crate) fn now() -> BjTime {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     BjTime(secs + 8 * 3600)
 }
 
-fn problems(p: Vec<FieldProblem>) -> ApiError {
+pub(crate) fn problems(p: Vec<FieldProblem>) -> ApiError {
     let first = p
         .first()
         .map(|f| (f.field.clone(), f.message.clone()))
@@ -90,8 +90,15 @@ async fn caller_scope(s: &AppState, caller: &Caller) -> Result<Scope, ApiError> 
             }
             Ok(Scope::Enterprises(codes))
         }
-        // Experts see their assignments (arriving with expert review): none yet.
-        Role::Expert => Ok(Scope::Enterprises(Vec::new())),
+        // Experts see the applications they are (or were) assigned to review.
+        Role::Expert => Ok(Scope::Numbers(
+            s.store
+                .assignments_of(&user.username)
+                .await?
+                .into_iter()
+                .map(|a| a.application)
+                .collect(),
+        )),
         Role::Customs | Role::Analyst => Err(ApiError::forbidden("read applications")),
     }
 }
@@ -100,6 +107,7 @@ fn in_scope(scope: &Scope, a: &Application) -> bool {
     match scope {
         Scope::All => true,
         Scope::Enterprises(codes) => codes.contains(&a.enterprise),
+        Scope::Numbers(numbers) => numbers.contains(&a.number),
     }
 }
 
@@ -134,8 +142,25 @@ async fn validate(s: &AppState, spec: &ApplicationSpec) -> Result<Validated, Api
             ),
         )
     })?;
-    spec.validate(&programme, &s.schedule, now())
-        .map_err(problems)
+    let at = now();
+    let v = spec
+        .validate(&programme, &s.schedule, at)
+        .map_err(problems)?;
+    // Intake suspended by a published policy change (not by a pop-up).
+    for pc in s.store.policy_changes(Some(&spec.programme)).await? {
+        if let Ok(change) = pc.spec.validate() {
+            if change.suspends(&v.line, at) {
+                return Err(ApiError::validation(
+                    "line",
+                    format!(
+                        "intake for line {} is suspended from {} by policy change {}: {}",
+                        v.line, change.effective_at, pc.number, pc.spec.reason
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(v)
 }
 
 #[utoipa::path(post, path = "/api/v1/applications", params(FileParams), request_body(content = Object, description = "an application document (ApplicationSpec)"),
@@ -152,6 +177,7 @@ pub async fn file(
     let allowed = match &scope {
         Scope::All => false,
         Scope::Enterprises(codes) => codes.contains(&spec.enterprise),
+        Scope::Numbers(_) => false,
     };
     if !allowed {
         return Err(ApiError::validation("enterprise", format!("you may not file for {}; file for your own enterprise or, as an association, for a member", spec.enterprise)));

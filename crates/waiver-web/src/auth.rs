@@ -20,6 +20,22 @@ pub enum Action {
     ReadApplications,
     ScreenApplications,
     ReadEnterprises,
+    /// Assign experts, see the pool, escalate overdue reviews.
+    ManageReview,
+    /// Score, declare interests and conflicts (experts, on their assignments).
+    Review,
+    ReadScores,
+    /// Aggregates, assignments and the contact log of an application.
+    ReadReviews,
+    RecordContacts,
+    Decide,
+    ReadDecisions,
+    Appeal,
+    ReadAllowances,
+    ManagePolicy,
+    /// Published rules, exclusions and aggregate decisions: no login needed.
+    ReadPublic,
+    ReadSla,
 }
 
 impl Action {
@@ -39,6 +55,18 @@ impl Action {
             Action::ReadApplications => "read applications",
             Action::ScreenApplications => "screen applications",
             Action::ReadEnterprises => "read enterprise records",
+            Action::ManageReview => "assign experts or manage reviews",
+            Action::Review => "review applications (experts only)",
+            Action::ReadScores => "read score sheets",
+            Action::ReadReviews => "read reviews and contact logs",
+            Action::RecordContacts => "record contacts",
+            Action::Decide => "decide applications",
+            Action::ReadDecisions => "read decisions",
+            Action::Appeal => "appeal decisions",
+            Action::ReadAllowances => "read allowances",
+            Action::ManagePolicy => "publish policy changes",
+            Action::ReadPublic => "read the public register",
+            Action::ReadSla => "read service-level figures",
         }
     }
 }
@@ -62,6 +90,23 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         Action::ReadEnterprises => {
             matches!(role, Some(Role::Applicant | Role::Officer | Role::Admin))
         }
+        Action::ManageReview | Action::Decide | Action::ManagePolicy => role == Some(Role::Officer),
+        Action::Review => role == Some(Role::Expert),
+        // Experts are narrowed to their own sheets per request.
+        Action::ReadScores => matches!(role, Some(Role::Expert | Role::Officer | Role::Admin)),
+        Action::ReadReviews => matches!(role, Some(Role::Officer | Role::Admin)),
+        Action::RecordContacts => matches!(role, Some(Role::Expert | Role::Officer)),
+        Action::ReadDecisions => {
+            matches!(role, Some(Role::Applicant | Role::Officer | Role::Admin))
+        }
+        Action::Appeal => role == Some(Role::Applicant),
+        // Applicants are narrowed to their own (and members') allowances.
+        Action::ReadAllowances => matches!(
+            role,
+            Some(Role::Applicant | Role::Officer | Role::Customs | Role::Admin)
+        ),
+        Action::ReadPublic => true,
+        Action::ReadSla => matches!(role, Some(Role::Officer | Role::Admin | Role::Analyst)),
     }
 }
 

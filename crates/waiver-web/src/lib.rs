@@ -12,6 +12,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod review;
 pub mod session;
 
 use std::sync::Arc;
@@ -77,6 +78,64 @@ pub fn router(state: AppState) -> Router {
             "/applications/{number}/attachments/{id}",
             get(attachments::download),
         )
+        .route("/applications/{number}/assign", post(review::assign))
+        .route(
+            "/applications/{number}/assignments",
+            get(review::assignments),
+        )
+        .route(
+            "/applications/{number}/conflict",
+            post(review::declare_conflict),
+        )
+        .route(
+            "/applications/{number}/scores",
+            get(review::scores).post(review::score),
+        )
+        .route("/applications/{number}/review", get(review::review))
+        .route(
+            "/applications/{number}/contacts",
+            get(review::contacts).post(review::record_contact),
+        )
+        .route(
+            "/applications/{number}/decision",
+            get(review::get_decision).post(review::decide),
+        )
+        .route(
+            "/applications/{number}/decision/countersign",
+            post(review::countersign),
+        )
+        .route(
+            "/applications/{number}/appeal",
+            get(review::get_appeal).post(review::appeal),
+        )
+        .route(
+            "/applications/{number}/reconsider",
+            post(review::reconsider),
+        )
+        .route("/experts", get(review::experts))
+        .route("/me/interests", post(review::declare_interest))
+        .route("/assignments", get(review::my_assignments))
+        .route("/reviews/overdue", get(review::overdue))
+        .route("/reviews/escalate", post(review::escalate))
+        .route("/allowances", get(review::allowances))
+        .route("/allowances/{number}", get(review::allowance))
+        .route(
+            "/policy-changes",
+            get(review::policy_changes).post(review::publish_policy_change),
+        )
+        .route("/notifications", get(review::notifications))
+        .route("/register/exclusions", get(review::register_exclusions))
+        .route(
+            "/register/exclusions.csv",
+            get(review::register_exclusions_csv),
+        )
+        .route("/register/decisions", get(review::register_decisions))
+        .route(
+            "/register/decisions.csv",
+            get(review::register_decisions_csv),
+        )
+        .route("/programmes/{id}/sla", get(review::sla))
+        .route("/assess", post(review::assess_line))
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/enterprises/{code}", get(api::get_enterprise))
         .route("/me", get(api::me))

@@ -11,9 +11,18 @@ use utoipa::{Modify, OpenApi};
         crate::applications::file, crate::applications::list, crate::applications::get, crate::applications::amend,
         crate::applications::submit, crate::applications::withdraw, crate::applications::screen,
         crate::attachments::upload, crate::attachments::list, crate::attachments::download,
-        crate::session::sign_in, crate::session::sign_out, crate::api::get_enterprise),
+        crate::session::sign_in, crate::session::sign_out, crate::api::get_enterprise,
+        crate::review::experts, crate::review::declare_interest, crate::review::assign, crate::review::assignments, crate::review::my_assignments,
+        crate::review::declare_conflict, crate::review::overdue, crate::review::escalate, crate::review::score, crate::review::scores,
+        crate::review::review, crate::review::record_contact, crate::review::contacts, crate::review::decide, crate::review::get_decision,
+        crate::review::countersign, crate::review::appeal, crate::review::get_appeal, crate::review::reconsider, crate::review::allowances,
+        crate::review::allowance, crate::review::policy_changes, crate::review::publish_policy_change, crate::review::notifications,
+        crate::review::register_exclusions, crate::review::register_exclusions_csv, crate::review::register_decisions,
+        crate::review::register_decisions_csv, crate::review::sla, crate::review::assess_line),
     components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorBody, crate::api::ProgrammeOut, crate::api::ProgrammeList, crate::api::Health,
-        crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn, crate::api::EnterpriseOut)),
+        crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn, crate::api::EnterpriseOut,
+        crate::review::InterestIn, crate::review::AssignIn, crate::review::ConflictIn, crate::review::ReviewOut, crate::review::AllowanceList,
+        crate::review::ExclusionRegister, crate::review::DecisionRegister, crate::review::AssessIn, crate::review::AssessOut)),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;

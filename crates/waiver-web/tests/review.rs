@@ -1,0 +1,1021 @@
+//! Expert review through decisions, allowances, appeals and policy changes, on SQLite and
+//! PostgreSQL: the whole life of an application, a product exclusion that the engine then
+//! lifts for every importer, and authorisation for every new action.
+
+mod common;
+
+use common::{application_json, App};
+use serde_json::{json, Value};
+use waiver_domain::accounts::Role;
+
+/// The review team of these tests: three officers, five experts (one affiliated with the
+/// applicant's group) and their tokens.
+struct Team {
+    officer2: String,
+    officer3: String,
+    experts: Vec<(String, String)>,
+}
+
+async fn team(app: &App) -> Team {
+    // The applicant of `app` is 3700HS0001 "Huasheng (fictional)"; expert.b is affiliated with it.
+    // The per-role expert of `app` declares an interest in the applicant, so it is never drawn
+    // and the draws below are fully determined by their seeds.
+    app.state
+        .store
+        .declare_interest(
+            &waiver_store::Actor::user("user.expert"),
+            "user.expert",
+            "3700HS0001",
+        )
+        .await
+        .unwrap();
+    let officer2 = app.add_user("officer.two", Role::Officer, None, None).await;
+    let officer3 = app
+        .add_user("officer.three", Role::Officer, None, None)
+        .await;
+    let mut experts = Vec::new();
+    for (name, aff) in [
+        ("expert.a", Some("China Agricultural University")),
+        ("expert.b", Some("Huasheng (fictional)")),
+        ("expert.c", Some("Dalian Commodity Exchange")),
+        ("expert.d", None),
+        ("expert.e", Some("CASS Institute of World Economics")),
+    ] {
+        let t = app.add_user(name, Role::Expert, None, aff).await;
+        experts.push((name.to_owned(), t));
+    }
+    Team {
+        officer2,
+        officer3,
+        experts,
+    }
+}
+
+impl Team {
+    fn expert(&self, name: &str) -> &str {
+        &self.experts.iter().find(|(n, _)| n == name).unwrap().1
+    }
+}
+
+fn sheet(score: u8, recommend: &str, quantity: Option<&str>) -> String {
+    let mut v = json!({
+        "scores": {
+            "commercial_need": { "score": score, "rationale": "the crush plan needs the volume" },
+            "contract_credibility": { "score": score, "rationale": "signed with a known exporter" },
+            "plan_feasibility": { "score": score, "rationale": "two cargoes a month is realistic" }
+        },
+        "recommendation": recommend
+    });
+    if let Some(q) = quantity {
+        v["recommended_quantity"] = json!(q);
+    }
+    v.to_string()
+}
+
+/// Files, submits and screens an application into review; returns its number.
+async fn into_review(app: &App, line: &str) -> String {
+    let (st, a) = app
+        .call(
+            "POST",
+            "/api/v1/applications?submit=true",
+            Some(app.token(Role::Applicant)),
+            Some(&application_json("3700HS0001", line)),
+        )
+        .await;
+    assert_eq!(st, 201, "{a}");
+    let n = a["number"].as_str().unwrap().to_owned();
+    let (st, a) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/screen"),
+            Some(app.token(Role::Officer)),
+            Some(r#"{"decision":"accept"}"#),
+        )
+        .await;
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(a["state"], "under_review");
+    n
+}
+
+fn names(v: &Value, status: &str) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == status)
+        .map(|a| a["expert"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn an_application_lives_from_review_to_allowance_appeal_and_redating(app: &App) {
+    let t = team(app).await;
+    let officer = app.token(Role::Officer).to_owned();
+    let applicant = app.token(Role::Applicant).to_owned();
+    let n = into_review(app, "12019090").await;
+
+    // Assignment: reproducible from the seed, never the conflicted expert.
+    let (st, asg) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/assign"),
+            Some(&officer),
+            Some(r#"{"seed":"20190603"}"#),
+        )
+        .await;
+    assert_eq!(st, 201, "{asg}");
+    let first = names(&asg, "active");
+    assert_eq!(first.len(), 3);
+    assert!(!first.contains(&"expert.b".to_owned()), "{asg}");
+    assert!(asg
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["seed"] == "20190603"));
+    let (st, again) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/assign"),
+            Some(&officer),
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(st, 409, "assigning twice is refused: {again}");
+    let trail = app
+        .call(
+            "GET",
+            &format!("/api/v1/audit/application/{n}"),
+            Some(&officer),
+            None,
+        )
+        .await
+        .1;
+    let assign_entry = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "assign_experts")
+        .unwrap();
+    assert!(
+        assign_entry["diff"].as_str().unwrap().contains("expert.b"),
+        "the excluded conflict is recorded: {assign_entry}"
+    );
+
+    // An unassigned expert sees nothing of it.
+    let outsider = ["expert.a", "expert.c", "expert.d", "expert.e"]
+        .into_iter()
+        .find(|e| !first.contains(&e.to_string()))
+        .unwrap();
+    let (st, _) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}"),
+            Some(t.expert(outsider)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/scores"),
+            Some(t.expert(outsider)),
+            Some(&sheet(4, "approve", None)),
+        )
+        .await;
+    assert_eq!(st, 404);
+
+    // A conflict declared after assignment: replaced at once, the replacement recorded.
+    let leaving = first[0].clone();
+    let (st, rep) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/conflict"),
+            Some(t.expert(&leaving)),
+            Some(r#"{"reason":"consulted for Huasheng's parent in 2019"}"#),
+        )
+        .await;
+    assert_eq!(st, 201, "{rep}");
+    let replacement = rep["expert"].as_str().unwrap().to_owned();
+    assert_eq!(replacement, outsider);
+    let (_, asg) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}/assignments"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    let replaced = asg
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["status"] == "replaced")
+        .unwrap();
+    assert_eq!(replaced["expert"], leaving.as_str());
+    assert_eq!(replaced["replaced_by"], replacement.as_str());
+    let current = names(&asg, "active");
+    assert_eq!(current.len(), 3);
+
+    // Scores: a bad sheet names its fields; experts never see each other's sheets.
+    let (st, e) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/scores"),
+            Some(t.expert(&current[0])),
+            Some(&sheet(9, "approve", Some("70000"))),
+        )
+        .await;
+    assert_eq!(st, 422, "{e}");
+    assert_eq!(e["error"]["field"], "scores.commercial_need.score");
+    for (i, name) in current.iter().enumerate() {
+        // The first expert corrects a sheet: two versions are kept.
+        if i == 0 {
+            let (st, _) = app
+                .call(
+                    "POST",
+                    &format!("/api/v1/applications/{n}/scores"),
+                    Some(t.expert(name)),
+                    Some(&sheet(2, "approve", Some("40000"))),
+                )
+                .await;
+            assert_eq!(st, 201);
+        }
+        let (st, r) = app
+            .call(
+                "POST",
+                &format!("/api/v1/applications/{n}/scores"),
+                Some(t.expert(name)),
+                Some(&sheet(4, "approve", Some("60000"))),
+            )
+            .await;
+        assert_eq!(st, 201, "{r}");
+    }
+    let (_, mine) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}/scores"),
+            Some(t.expert(&current[0])),
+            None,
+        )
+        .await;
+    let mine = mine.as_array().unwrap();
+    assert_eq!(mine.len(), 2, "both versions, only mine");
+    assert!(mine.iter().all(|s| s["expert"] == current[0].as_str()));
+    assert_eq!(mine[1]["version"], 2);
+    let (_, all) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}/scores"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    let (_, review) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}/review"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(review["state"], "reviewed", "{review}");
+    assert_eq!(review["aggregate"]["experts"], 3);
+    assert_eq!(review["aggregate"]["overall_pct_milli"], 80_000);
+    assert_eq!(review["aggregate"]["disagreement"], false);
+
+    // The officer had contact with the applicant: the decision waits for a second officer.
+    let (st, c) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/contacts"),
+            Some(&officer),
+            Some(
+                r#"{"party":"Mr Wang, Huasheng trading desk","with_applicant":true,"at":"2026-11-20T10:30","channel":"phone","summary":"asked when the decision is due"}"#,
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let decision = json!({
+        "outcome": "partially_approve",
+        "quantity": "50000",
+        "reasons": {
+            "commercial_need": "need shown for 50 000 t this season",
+            "contract_credibility": "contract is credible",
+            "plan_feasibility": "the second cargo is not yet chartered"
+        }
+    });
+    let (st, e) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/decision"),
+            Some(&officer),
+            Some(&decision.to_string()),
+        )
+        .await;
+    assert_eq!(st, 422, "departing from the experts needs a reason: {e}");
+    assert_eq!(e["error"]["field"], "departure_reason");
+    let mut decision = decision;
+    decision["departure_reason"] =
+        json!("experts recommended 60 000 t; the plan supports 50 000 t");
+    let (st, d) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/decision"),
+            Some(&officer),
+            Some(&decision.to_string()),
+        )
+        .await;
+    assert_eq!(st, 201, "{d}");
+    assert_eq!(d["status"], "awaiting_countersignature");
+    assert_eq!(d["departs"], true);
+    let (st, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/decision/countersign"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(st, 409, "the deciding officer cannot countersign");
+    let (st, d) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/decision/countersign"),
+            Some(&t.officer2),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["status"], "final");
+    assert_eq!(d["countersigned_by"], "officer.two");
+
+    // The allowance: WVR-<year>-000001, 50 000 t + 10% tolerance.
+    let (_, list) = app
+        .call("GET", "/api/v1/allowances", Some(&applicant), None)
+        .await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    let number = items[0]["number"].as_str().unwrap().to_owned();
+    assert!(
+        number.starts_with("WVR-") && number.ends_with("-000001"),
+        "{number}"
+    );
+    let (st, al) = app
+        .call(
+            "GET",
+            &format!("/api/v1/allowances/{number}"),
+            Some(app.token(Role::Customs)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(al["granted_g"], 50_000_000_000i64);
+    assert_eq!(al["tolerance_ppm"], 100_000);
+    assert_eq!(al["remaining_g"], 55_000_000_000i64);
+    assert_eq!(al["holder"], "3700HS0001");
+    assert_eq!(al["entries"][0]["kind"], "grant");
+
+    // Appeal of the partial approval; the officers who decided may not reconsider.
+    let (st, ap) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/appeal"),
+            Some(&applicant),
+            Some(r#"{"grounds":"the second cargo is chartered: charter party attached"}"#),
+        )
+        .await;
+    assert_eq!(st, 201, "{ap}");
+    let amend = r#"{"outcome":"amend","quantity":"60000","reasons":"charter party shows the second cargo"}"#;
+    for who in [&officer, &t.officer2] {
+        let (st, _) = app
+            .call(
+                "POST",
+                &format!("/api/v1/applications/{n}/reconsider"),
+                Some(who),
+                Some(amend),
+            )
+            .await;
+        assert_eq!(st, 409);
+    }
+    let (st, r) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/reconsider"),
+            Some(&t.officer3),
+            Some(amend),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["outcome"], "amend");
+    let (_, al) = app
+        .call(
+            "GET",
+            &format!("/api/v1/allowances/{number}"),
+            Some(&applicant),
+            None,
+        )
+        .await;
+    assert_eq!(al["granted_g"], 60_000_000_000i64);
+    assert_eq!(al["entries"][1]["kind"], "amend");
+    assert_eq!(al["entries"][1]["quantity_g"], 10_000_000_000i64);
+
+    // The 2025 episode as a policy change: every allowance re-dated, holders notified.
+    let (st, pc) = app
+        .call(
+            "POST",
+            "/api/v1/policy-changes",
+            Some(&officer),
+            Some(
+                r#"{"programme":"CN-2020-MKT","effective_at":"2025-11-10","action":{"kind":"redate","valid_until":"2027-01-01"},"reason":"exclusions extended to 2026-12-31","source":"https://www.agbull.com/china-suspends-soybean-tariffs-under-trump-xi-agreement"}"#,
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{pc}");
+    assert_eq!(pc["affected"], 1);
+    let (_, al) = app
+        .call(
+            "GET",
+            &format!("/api/v1/allowances/{number}"),
+            Some(&applicant),
+            None,
+        )
+        .await;
+    assert_eq!(al["valid_until"], "2027-01-01T00:00:00+08:00");
+    assert_eq!(al["entries"][2]["kind"], "policy_adjustment");
+    let (_, notes) = app
+        .call("GET", "/api/v1/notifications", Some(&applicant), None)
+        .await;
+    let kinds: Vec<&str> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    for k in ["policy_change", "appeal_outcome", "decision"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+
+    // Suspending intake for a line: a new application for it is refused, naming the change.
+    let (st, pc) = app
+        .call(
+            "POST",
+            "/api/v1/policy-changes",
+            Some(&officer),
+            Some(r#"{"programme":"CN-2020-MKT","effective_at":"2025-08-01","action":{"kind":"suspend_intake","lines":["0203.21.90"]},"reason":"intake stopped for pork"}"#),
+        )
+        .await;
+    assert_eq!(st, 201, "{pc}");
+    let pol = pc["number"].as_str().unwrap().to_owned();
+    let (st, e) = app
+        .call(
+            "POST",
+            "/api/v1/applications",
+            Some(&applicant),
+            Some(&application_json("3700HS0001", "02032190")),
+        )
+        .await;
+    assert_eq!(st, 422, "{e}");
+    assert_eq!(e["error"]["field"], "line");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains(&pol),
+        "{e}"
+    );
+
+    // The public register: aggregates, no enterprise, no confidential value; CSV too.
+    let (st, reg) = app
+        .call("GET", "/api/v1/register/decisions", None, None)
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(reg["items"][0]["partially_approved"], 1);
+    assert!(!reg.to_string().contains("3700HS0001"));
+    assert!(!reg.to_string().contains("24000000"));
+    let resp = common::raw_get(app, "/api/v1/register/decisions.csv").await;
+    assert!(
+        resp.starts_with("programme,line,decided,approved,partially_approved,rejected,granted_kg\nCN-2020-MKT,12019090,1,0,1,0,"),
+        "{resp}"
+    );
+
+    // Service levels of the programme.
+    let (st, sla) = app
+        .call(
+            "GET",
+            "/api/v1/programmes/CN-2020-MKT/sla",
+            Some(app.token(Role::Analyst)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{sla}");
+    assert_eq!(sla["by_state"]["reconsidered"], 1);
+    assert_eq!(sla["decisions_per_week"].as_object().unwrap().len(), 1);
+
+    let report = app.state.store.verify_audit().await.unwrap();
+    assert_eq!(report.first_bad, None);
+}
+
+async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
+    let t = team(app).await;
+    let officer = app.token(Role::Officer).to_owned();
+    // A product programme open now (the real 2019 rounds closed long ago).
+    let mut spec = waiver_domain::programme::seed_programmes()
+        .unwrap()
+        .remove(0)
+        .spec;
+    spec.id = "CN-TEST-PRODUCT".into();
+    spec.applications_open = "2020-01-01".into();
+    spec.applications_close = None;
+    spec.eligible_lines = vec!["12019090".into()];
+    let (st, p) = app
+        .call(
+            "POST",
+            "/api/v1/programmes",
+            Some(&officer),
+            Some(&serde_json::to_string(&spec).unwrap()),
+        )
+        .await;
+    assert_eq!(st, 201, "{p}");
+    let mut doc: Value = serde_json::from_str(&application_json("3700HS0001", "12019090")).unwrap();
+    doc["programme"] = json!("CN-TEST-PRODUCT");
+    doc["contract"]["overfill_pct"] = json!("0");
+    doc["evidence"] = json!({ "alternative_sources": "Brazil only", "economic_damage": "crush margins", "structural_impact": "feed chain" });
+    let (st, a) = app
+        .call(
+            "POST",
+            "/api/v1/applications?submit=true",
+            Some(app.token(Role::Applicant)),
+            Some(&doc.to_string()),
+        )
+        .await;
+    assert_eq!(st, 201, "{a}");
+    let n = a["number"].as_str().unwrap().to_owned();
+    app.call(
+        "POST",
+        &format!("/api/v1/applications/{n}/screen"),
+        Some(&officer),
+        Some(r#"{"decision":"accept"}"#),
+    )
+    .await;
+    let (_, asg) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/assign"),
+            Some(&officer),
+            Some(r#"{"seed":"1"}"#),
+        )
+        .await;
+    let sheet = json!({
+        "scores": {
+            "alternative_sources": { "score": 4, "rationale": "few alternatives in the off-season" },
+            "economic_damage": { "score": 3, "rationale": "margins thin" },
+            "structural_impact": { "score": 2, "rationale": "limited" }
+        },
+        "recommendation": "approve"
+    })
+    .to_string();
+    for e in names(&asg, "active") {
+        let (st, r) = app
+            .call(
+                "POST",
+                &format!("/api/v1/applications/{n}/scores"),
+                Some(t.expert(&e)),
+                Some(&sheet),
+            )
+            .await;
+        assert_eq!(st, 201, "{r}");
+    }
+    let line = json!({
+        "code": "1201.90.90", "origin": "US", "declared_at": "2026-12-01",
+        "quantity": "1000", "unit": "t", "customs_value": "3200000", "currency": "CNY"
+    })
+    .to_string();
+    let (st, before) = app.call("POST", "/api/v1/assess", None, Some(&line)).await;
+    assert_eq!(st, 200, "{before}");
+    assert!(before["product_exclusion"].is_null());
+    let decision = json!({
+        "outcome": "approve",
+        "valid_from": "2026-11-01",
+        "reasons": { "alternative_sources": "shown", "economic_damage": "shown", "structural_impact": "weak but sufficient" }
+    });
+    let (st, d) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/decision"),
+            Some(&officer),
+            Some(&decision.to_string()),
+        )
+        .await;
+    assert_eq!(st, 201, "{d}");
+    assert_eq!(d["status"], "final");
+    let (_, reg) = app
+        .call("GET", "/api/v1/register/exclusions", None, None)
+        .await;
+    assert_eq!(reg["items"][0]["line"], "12019090", "{reg}");
+    // Any importer, no claim: the layers in the programme's scope are lifted.
+    let (st, after) = app.call("POST", "/api/v1/assess", None, Some(&line)).await;
+    assert_eq!(st, 200, "{after}");
+    assert_eq!(after["product_exclusion"]["application"], n.as_str());
+    let lifted: Vec<&Value> = after["assessment"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["status"] != "charged")
+        .collect();
+    assert!(!lifted.is_empty(), "{after}");
+    assert!(lifted.iter().all(|l| l["scope"] == "l301"));
+    let total = |v: &Value| {
+        v["assessment"]["total_cny"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert!(total(&after) < total(&before));
+    // Outside validity nothing is lifted.
+    let old = line.replace("2026-12-01", "2026-10-15");
+    let (_, out) = app.call("POST", "/api/v1/assess", None, Some(&old)).await;
+    assert!(out["product_exclusion"].is_null());
+    // Without a price in a month that has no customs rate, the error names the field.
+    let usd = line.replace("CNY", "USD");
+    let (st, e) = app.call("POST", "/api/v1/assess", None, Some(&usd)).await;
+    assert_eq!(st, 422);
+    assert_eq!(e["error"]["field"], "currency");
+}
+
+async fn a_rejection_within_the_appeal_period_is_upheld_and_overdue_reviews_escalate(app: &App) {
+    let t = team(app).await;
+    let officer = app.token(Role::Officer).to_owned();
+    let n = into_review(app, "12019010").await;
+    let (_, asg) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/assign"),
+            Some(&officer),
+            Some(r#"{"seed":"99"}"#),
+        )
+        .await;
+    let experts = names(&asg, "active");
+    // Nothing is overdue yet; move one deadline into the past as time would.
+    let (_, overdue) = app
+        .call("GET", "/api/v1/reviews/overdue", Some(&officer), None)
+        .await;
+    assert_eq!(overdue.as_array().unwrap().len(), 0);
+    app.state
+        .store
+        .execute_raw(&format!(
+            "UPDATE assignments SET due_at_ms = 1000 WHERE application_number = '{n}' AND expert = '{}'",
+            experts[0]
+        ))
+        .await
+        .unwrap();
+    let (_, overdue) = app
+        .call("GET", "/api/v1/reviews/overdue", Some(&officer), None)
+        .await;
+    assert_eq!(overdue.as_array().unwrap().len(), 1);
+    let (st, esc) = app
+        .call("POST", "/api/v1/reviews/escalate", Some(&officer), None)
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(esc.as_array().unwrap().len(), 1);
+    let (_, esc2) = app
+        .call("POST", "/api/v1/reviews/escalate", Some(&officer), None)
+        .await;
+    assert_eq!(esc2.as_array().unwrap().len(), 0, "escalated once");
+    let (_, notes) = app
+        .call(
+            "GET",
+            "/api/v1/notifications",
+            Some(t.expert(&experts[0])),
+            None,
+        )
+        .await;
+    assert!(notes.to_string().contains("overdue"), "{notes}");
+
+    for e in &experts {
+        app.call(
+            "POST",
+            &format!("/api/v1/applications/{n}/scores"),
+            Some(t.expert(e)),
+            Some(&sheet(2, "reject", None)),
+        )
+        .await;
+    }
+    let reasons = json!({
+        "commercial_need": "no crush capacity for the volume",
+        "contract_credibility": "contract unsigned",
+        "plan_feasibility": "no shipping plan"
+    });
+    let (st, e) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/decision"),
+            Some(&officer),
+            Some(
+                &json!({ "outcome": "reject", "reasons": { "commercial_need": "x" } }).to_string(),
+            ),
+        )
+        .await;
+    assert_eq!(st, 422, "a reason for every criterion: {e}");
+    assert_eq!(e["error"]["field"], "reasons.contract_credibility");
+    let (st, d) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/decision"),
+            Some(&officer),
+            Some(&json!({ "outcome": "reject", "reasons": reasons }).to_string()),
+        )
+        .await;
+    assert_eq!(st, 201, "{d}");
+    assert_eq!(d["status"], "final");
+    assert_eq!(d["departs"], false);
+    let (st, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/appeal"),
+            Some(app.token(Role::Applicant)),
+            Some(r#"{"grounds":"the contract was signed on 2020-03-05; copy attached"}"#),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let (st, r) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n}/reconsider"),
+            Some(&t.officer2),
+            Some(r#"{"outcome":"uphold","reasons":"the signed contract does not cure the missing capacity"}"#),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, list) = app
+        .call(
+            "GET",
+            "/api/v1/allowances",
+            Some(app.token(Role::Applicant)),
+            None,
+        )
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // The appeal period: a decision older than it cannot be appealed.
+    let n2 = into_review(app, "02032190").await;
+    let (_, asg) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n2}/assign"),
+            Some(&officer),
+            Some(r#"{"seed":"5"}"#),
+        )
+        .await;
+    for e in names(&asg, "active") {
+        app.call(
+            "POST",
+            &format!("/api/v1/applications/{n2}/scores"),
+            Some(t.expert(&e)),
+            Some(&sheet(2, "reject", None)),
+        )
+        .await;
+    }
+    app.call(
+        "POST",
+        &format!("/api/v1/applications/{n2}/decision"),
+        Some(&t.officer3),
+        Some(&json!({ "outcome": "reject", "reasons": reasons }).to_string()),
+    )
+    .await;
+    app.state
+        .store
+        .execute_raw(&format!(
+            "UPDATE decisions SET final_at_ms = 1000 WHERE application_number = '{n2}'"
+        ))
+        .await
+        .unwrap();
+    let (st, e) = app
+        .call(
+            "POST",
+            &format!("/api/v1/applications/{n2}/appeal"),
+            Some(app.token(Role::Applicant)),
+            Some(r#"{"grounds":"late"}"#),
+        )
+        .await;
+    assert_eq!(st, 409, "{e}");
+    assert_eq!(e["error"]["code"], "appeal_period_over");
+}
+
+async fn every_role_on_every_review_endpoint(app: &App) {
+    let _t = team(app).await;
+    let n = into_review(app, "12019090").await;
+    let none = None::<String>;
+    let b = |s: &str| Some(s.to_owned());
+    // (method, uri, body, expected for: anonymous, applicant, expert, officer, customs,
+    // analyst, admin). Authorisation is decided before the record or the body is looked at,
+    // so a permitted role may still get 404/409/422 from the rules.
+    let cases: Vec<(&str, String, Option<String>, [u16; 7])> = vec![
+        (
+            "GET",
+            "/api/v1/experts".into(),
+            none.clone(),
+            [401, 403, 403, 200, 403, 403, 403],
+        ),
+        (
+            "POST",
+            "/api/v1/me/interests".into(),
+            b(r#"{"interest":"COFCO"}"#),
+            [401, 403, 201, 403, 403, 403, 403],
+        ),
+        (
+            "GET",
+            format!("/api/v1/applications/{n}/assignments"),
+            none.clone(),
+            [401, 403, 403, 200, 403, 403, 200],
+        ),
+        (
+            "POST",
+            format!("/api/v1/applications/{n}/assign"),
+            b(r#"{"seed":"3"}"#),
+            [401, 403, 403, 201, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/assignments".into(),
+            none.clone(),
+            [401, 403, 200, 403, 403, 403, 403],
+        ),
+        (
+            "POST",
+            format!("/api/v1/applications/{n}/conflict"),
+            b(r#"{"reason":"x"}"#),
+            [401, 403, 404, 403, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/reviews/overdue".into(),
+            none.clone(),
+            [401, 403, 403, 200, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/reviews/escalate".into(),
+            none.clone(),
+            [401, 403, 403, 200, 403, 403, 403],
+        ),
+        (
+            "POST",
+            format!("/api/v1/applications/{n}/scores"),
+            b(&sheet(3, "approve", None)),
+            [401, 403, 404, 403, 403, 403, 403],
+        ),
+        (
+            "GET",
+            format!("/api/v1/applications/{n}/scores"),
+            none.clone(),
+            [401, 403, 404, 200, 403, 403, 200],
+        ),
+        (
+            "GET",
+            format!("/api/v1/applications/{n}/review"),
+            none.clone(),
+            [401, 403, 403, 200, 403, 403, 200],
+        ),
+        (
+            "POST",
+            format!("/api/v1/applications/{n}/contacts"),
+            b(
+                r#"{"party":"p","with_applicant":false,"at":"2026-11-01T09:00","channel":"email","summary":"s"}"#,
+            ),
+            [401, 403, 404, 201, 403, 403, 403],
+        ),
+        (
+            "GET",
+            format!("/api/v1/applications/{n}/contacts"),
+            none.clone(),
+            [401, 403, 403, 200, 403, 403, 200],
+        ),
+        (
+            "POST",
+            format!("/api/v1/applications/{n}/decision"),
+            b(r#"{"outcome":"reject","reasons":{}}"#),
+            [401, 403, 403, 422, 403, 403, 403],
+        ),
+        (
+            "GET",
+            format!("/api/v1/applications/{n}/decision"),
+            none.clone(),
+            [401, 404, 403, 404, 403, 403, 404],
+        ),
+        (
+            "POST",
+            format!("/api/v1/applications/{n}/decision/countersign"),
+            none.clone(),
+            [401, 403, 403, 404, 403, 403, 403],
+        ),
+        (
+            "POST",
+            format!("/api/v1/applications/{n}/appeal"),
+            b(r#"{"grounds":"g"}"#),
+            [401, 404, 403, 403, 403, 403, 403],
+        ),
+        (
+            "GET",
+            format!("/api/v1/applications/{n}/appeal"),
+            none.clone(),
+            [401, 404, 403, 404, 403, 403, 404],
+        ),
+        (
+            "POST",
+            format!("/api/v1/applications/{n}/reconsider"),
+            b(r#"{"outcome":"uphold","reasons":"r"}"#),
+            [401, 403, 403, 404, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/allowances".into(),
+            none.clone(),
+            [401, 200, 403, 200, 200, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/allowances/WVR-2026-999999".into(),
+            none.clone(),
+            [401, 404, 403, 404, 404, 403, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/policy-changes".into(),
+            none.clone(),
+            [200; 7],
+        ),
+        (
+            "POST",
+            "/api/v1/policy-changes".into(),
+            b(
+                r#"{"programme":"CN-2020-MKT","effective_at":"2030-01-01","action":{"kind":"suspend_intake"},"reason":"test"}"#,
+            ),
+            [401, 403, 403, 201, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/notifications".into(),
+            none.clone(),
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/register/exclusions".into(),
+            none.clone(),
+            [200; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/register/exclusions.csv".into(),
+            none.clone(),
+            [200; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/register/decisions".into(),
+            none.clone(),
+            [200; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/register/decisions.csv".into(),
+            none.clone(),
+            [200; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/programmes/CN-2020-MKT/sla".into(),
+            none.clone(),
+            [401, 403, 403, 200, 403, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/assess".into(),
+            b(
+                r#"{"code":"12019090","origin":"US","declared_at":"2026-01-05","quantity":"1","unit":"t","customs_value":"400","currency":"USD"}"#,
+            ),
+            [200; 7],
+        ),
+    ];
+    let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
+    for (method, uri, body, expected) in &cases {
+        for (caller, want) in callers.iter().zip(expected) {
+            let token = caller.map(|r| app.token(r).to_owned());
+            let (status, json) = app
+                .call(method, uri, token.as_deref(), body.as_deref())
+                .await;
+            assert_eq!(
+                status.as_u16(),
+                *want,
+                "{method} {uri} as {caller:?}: {json}"
+            );
+            if status.is_client_error() {
+                assert!(json["error"]["code"].is_string(), "{method} {uri}: {json}");
+            }
+        }
+    }
+}
+
+both!(
+    an_application_lives_from_review_to_allowance_appeal_and_redating,
+    a_product_exclusion_lifts_the_layers_for_every_importer,
+    a_rejection_within_the_appeal_period_is_upheld_and_overdue_reviews_escalate,
+    every_role_on_every_review_endpoint,
+);

@@ -66,6 +66,11 @@ pub struct Allowance {
     pub ceiling_g: i64,
     pub used_g: i64,
     pub remaining_g: i64,
+    /// The same four quantities as decimals in the allowance's unit (e.g. `55000` t).
+    pub granted: String,
+    pub ceiling: String,
+    pub used: String,
+    pub remaining: String,
     pub valid_from: BjTime,
     /// Exclusive end.
     pub valid_until: BjTime,
@@ -132,6 +137,9 @@ pub struct RegisterRow {
     pub approved: i64,
     pub partially_approved: i64,
     pub rejected: i64,
+    /// Decisions whose granted quantity an appeal changed.
+    pub amended_on_appeal: i64,
+    /// Granted after any appeal, grams.
     pub granted_g: i64,
 }
 
@@ -596,13 +604,23 @@ impl Store {
             .sum();
         let ceiling = ceiling_g(granted_g, tolerance_ppm);
         let scopes: String = r.try_get(10)?;
+        let unit: String = r.try_get(5)?;
+        let in_unit = |g: i64| {
+            let grams_per_unit = waiver_domain::QtyUnit::parse(&unit).map_or(1, |u| u.grams());
+            let places = grams_per_unit.ilog10();
+            waiver_domain::amount::format_scaled(i128::from(g), places, 0)
+        };
         Ok(Allowance {
             number,
             application: r.try_get(1)?,
             programme: r.try_get(2)?,
             holder: r.try_get(3)?,
             line: r.try_get(4)?,
-            unit: r.try_get(5)?,
+            granted: in_unit(granted_g),
+            ceiling: in_unit(ceiling),
+            used: in_unit(used_g),
+            remaining: in_unit(ceiling - used_g),
+            unit,
             granted_g,
             tolerance_ppm,
             ceiling_g: ceiling,
@@ -1070,8 +1088,11 @@ impl Store {
     /// confidential field).
     pub async fn register_decisions(&self) -> Result<Vec<RegisterRow>> {
         let rows = sqlx::query(&self.sql(
-            "SELECT a.programme_id, a.line_code, d.outcome, d.granted_g FROM decisions d JOIN applications a ON a.number = d.application_number \
-             JOIN programmes p ON p.id = a.programme_id WHERE d.status = 'final' ORDER BY a.programme_id, a.line_code",
+            "SELECT a.programme_id, a.line_code, d.outcome, COALESCE(al.granted_g, d.granted_g), \
+             (SELECT COUNT(*) FROM appeals ap WHERE ap.application_number = d.application_number AND ap.outcome = 'amend') \
+             FROM decisions d JOIN applications a ON a.number = d.application_number \
+             LEFT JOIN allowances al ON al.application_number = d.application_number \
+             WHERE d.status = 'final' ORDER BY a.programme_id, a.line_code",
         ))
         .fetch_all(&self.pool)
         .await?;
@@ -1083,8 +1104,13 @@ impl Store {
             .collect();
         let mut agg: BTreeMap<(String, String), RegisterRow> = BTreeMap::new();
         for r in rows {
-            let (p, line, outcome, g): (String, String, String, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let (p, line, outcome, g, amended): (String, String, String, i64, i64) = (
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+            );
             if kinds.get(&p) != Some(&ProgrammeKind::Purchase) {
                 continue;
             }
@@ -1095,9 +1121,11 @@ impl Store {
                 approved: 0,
                 partially_approved: 0,
                 rejected: 0,
+                amended_on_appeal: 0,
                 granted_g: 0,
             });
             row.decided += 1;
+            row.amended_on_appeal += amended.min(1);
             row.granted_g += g;
             match outcome.as_str() {
                 "approve" => row.approved += 1,

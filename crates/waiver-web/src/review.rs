@@ -673,6 +673,7 @@ pub async fn register_decisions_csv(
         "approved",
         "partially_approved",
         "rejected",
+        "amended_on_appeal",
         "granted_kg",
     ])
     .map_err(internal)?;
@@ -684,6 +685,7 @@ pub async fn register_decisions_csv(
             r.approved.to_string(),
             r.partially_approved.to_string(),
             r.rejected.to_string(),
+            r.amended_on_appeal.to_string(),
             waiver_domain::amount::format_scaled(i128::from(r.granted_g), 3, 0),
         ])
         .map_err(internal)?;

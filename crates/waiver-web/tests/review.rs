@@ -416,6 +416,8 @@ async fn an_application_lives_from_review_to_allowance_appeal_and_redating(app: 
         )
         .await;
     assert_eq!(al["granted_g"], 60_000_000_000i64);
+    assert_eq!(al["granted"], "60000");
+    assert_eq!(al["remaining"], "66000");
     assert_eq!(al["entries"][1]["kind"], "amend");
     assert_eq!(al["entries"][1]["quantity_g"], 10_000_000_000i64);
 
@@ -491,7 +493,7 @@ async fn an_application_lives_from_review_to_allowance_appeal_and_redating(app: 
     assert!(!reg.to_string().contains("24000000"));
     let resp = common::raw_get(app, "/api/v1/register/decisions.csv").await;
     assert!(
-        resp.starts_with("programme,line,decided,approved,partially_approved,rejected,granted_kg\nCN-2020-MKT,12019090,1,0,1,0,"),
+        resp.starts_with("programme,line,decided,approved,partially_approved,rejected,amended_on_appeal,granted_kg\nCN-2020-MKT,12019090,1,0,1,0,1,60000000\n"),
         "{resp}"
     );
 

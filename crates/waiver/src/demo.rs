@@ -56,7 +56,7 @@ type DemoUser = (
     Option<&'static str>,
 );
 
-pub const USERS: [DemoUser; 12] = [
+pub const USERS: [DemoUser; 13] = [
     ("admin", "System administrator", Role::Admin, None, None),
     (
         "officer.zhang",
@@ -99,6 +99,13 @@ pub const USERS: [DemoUser; 12] = [
         Role::Expert,
         None,
         Some("China Feed Industry Research Centre (fictional)"),
+    ),
+    (
+        "expert.gao",
+        "Gao Fang (expert)",
+        Role::Expert,
+        None,
+        Some("Dalian Commodity Exchange research (fictional unit)"),
     ),
     (
         "customs.qingdao",
@@ -172,6 +179,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
         store.create_user(&actor, &u, PASSWORD).await?;
     }
     seed_applications(store).await?;
+    seed_reviews(store).await?;
     Ok(true)
 }
 
@@ -317,5 +325,334 @@ async fn seed_applications(store: &Store) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// One demo review: experts drawn from `seed`, optionally one declares a conflict, each scores,
+/// an officer decides (validity from 2025-03-03, so that the 2025 re-dating applies).
+struct Review {
+    number: String,
+    seed: u64,
+    conflict: bool,
+    /// (score for every criterion, recommend approval, recommended tonnes)
+    sheets: [(u8, bool, Option<u32>); 3],
+    outcome: waiver_domain::review::Outcome,
+    tonnes: Option<u32>,
+    officer: &'static str,
+    departure: Option<&'static str>,
+}
+
+async fn review_and_decide(store: &Store, r: Review) -> anyhow::Result<()> {
+    use waiver_domain::review::{
+        aggregate, validate_decision, CriterionScore, DecisionSpec, Recommendation, ScoreSheetSpec,
+    };
+    let app = store
+        .application(&r.number)
+        .await?
+        .context("demo application missing")?;
+    let programme = store
+        .programme(&app.programme)
+        .await?
+        .context("demo programme missing")?
+        .0;
+    let policy = &programme.spec.review;
+    let days = i64::from(policy.review_days);
+    let officer = Actor::user(r.officer);
+    store
+        .assign_experts(
+            &Actor::user("officer.zhang"),
+            &r.number,
+            r.seed,
+            usize::from(policy.experts_per_application),
+            days,
+        )
+        .await?;
+    if r.conflict {
+        let first = store
+            .assignments(&r.number)
+            .await?
+            .into_iter()
+            .find(|a| a.status == "active")
+            .context("no expert assigned")?;
+        store
+            .declare_conflict(
+                &Actor::user(&first.expert),
+                &r.number,
+                "advised Jiangyuan's parent company on hedging in 2019",
+                days,
+            )
+            .await?;
+    }
+    let experts: Vec<String> = store
+        .assignments(&r.number)
+        .await?
+        .into_iter()
+        .filter(|a| a.status == "active")
+        .map(|a| a.expert)
+        .collect();
+    for (expert, (score, approve, tonnes)) in experts.iter().zip(r.sheets) {
+        let sheet = ScoreSheetSpec {
+            scores: policy
+                .criteria
+                .iter()
+                .map(|c| {
+                    let why = if approve {
+                        format!("{}: evidence is specific and consistent", c.name_en)
+                    } else {
+                        format!("{}: the evidence does not support the request", c.name_en)
+                    };
+                    (
+                        c.key.clone(),
+                        CriterionScore {
+                            score,
+                            rationale: why,
+                        },
+                    )
+                })
+                .collect(),
+            recommendation: if approve {
+                Recommendation::Approve
+            } else {
+                Recommendation::Reject
+            },
+            recommended_quantity: tonnes.map(|t| t.to_string()),
+        };
+        store
+            .add_score(&Actor::user(expert), &r.number, &sheet)
+            .await?;
+    }
+    let unit = waiver_domain::QtyUnit::parse(&app.spec.unit).context("demo unit")?;
+    let requested = waiver_domain::Quantity::parse(&app.spec.quantity, unit)?;
+    let overfill = match &app.spec.contract {
+        Some(c) => waiver_domain::RatePpm::parse_pct(&c.overfill_pct)?,
+        None => waiver_domain::RatePpm(0),
+    };
+    let sheets = store
+        .latest_sheets(&r.number, |s| s.validate(policy, requested, unit).ok())
+        .await?;
+    let agg = aggregate(policy, &sheets);
+    let reasons = policy
+        .criteria
+        .iter()
+        .map(|c| {
+            let why = match r.outcome {
+                waiver_domain::review::Outcome::Reject => format!(
+                    "{}: not shown; the contract is unsigned and no shipping plan was given",
+                    c.name_en
+                ),
+                _ => format!("{}: shown by the contract and the purchase plan", c.name_en),
+            };
+            (c.key.clone(), why)
+        })
+        .collect();
+    let spec = DecisionSpec {
+        outcome: r.outcome,
+        quantity: r.tonnes.map(|t| t.to_string()),
+        valid_from: Some("2025-03-03".into()),
+        reasons,
+        departure_reason: r.departure.map(Into::into),
+    };
+    let d = validate_decision(&spec, &programme, requested, overfill, unit, &agg, now())
+        .map_err(|p| anyhow::anyhow!("demo decision invalid: {p:?}"))?;
+    store
+        .decide(&officer, &r.number, &programme, &spec, &d, false)
+        .await?;
+    Ok(())
+}
+
+fn now() -> waiver_domain::BjTime {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    waiver_domain::BjTime(secs + 8 * 3600)
+}
+
+/// Review and decisions: allowances for three crushers (one partially approved, appealed and
+/// amended), a rejection with reasons, a conflict declared and replaced, and the 2025 re-dating
+/// of every allowance to the end of 2026.
+async fn seed_reviews(store: &Store) -> anyhow::Result<()> {
+    use waiver_domain::review::Outcome;
+    let programme = store
+        .programme("CN-2020-MKT")
+        .await?
+        .context("the seed programme CN-2020-MKT is missing")?
+        .0;
+    let schedule = waiver_domain::schedule_csv::demo_schedule()?;
+    let year = now().civil().0;
+    let officer = Actor::user("officer.zhang");
+    let file = |by: &'static str, enterprise: &'static str, line: &'static str, t: u32| {
+        let spec = demo_spec(enterprise, line, t, 398);
+        let v = spec.validate(&programme, &schedule, now());
+        (by, spec, v)
+    };
+    let new_cases = [
+        file("ma.jun", "3200JY0002", "12019090", 80_000),
+        file("zhou.assoc", "2100BH0003", "12019090", 50_000),
+    ];
+    let mut numbers = Vec::new();
+    for (by, spec, v) in new_cases {
+        let v = v.map_err(|p| anyhow::anyhow!("demo application invalid: {p:?}"))?;
+        let a = store
+            .create_application(&Actor::user(by), &spec, &v, true, year)
+            .await?;
+        store
+            .transition(
+                &officer,
+                &a.number,
+                &[
+                    waiver_domain::application::Event::StartScreening,
+                    waiver_domain::application::Event::Accept,
+                ],
+                None,
+                None,
+                None,
+            )
+            .await?;
+        numbers.push(a.number);
+    }
+    // The applications already under review or submitted, by enterprise and line.
+    let find = |enterprise: &'static str, line: &'static str| async move {
+        store
+            .applications(&waiver_store::Scope::All, None, 200, 0)
+            .await
+            .map(|all| {
+                all.into_iter()
+                    .find(|a| a.enterprise == enterprise && a.line == line && a.state.is_open())
+                    .map(|a| a.number)
+            })
+    };
+    let huasheng = find("3700HS0001", "12019010")
+        .await?
+        .context("demo: Huasheng application missing")?;
+    let pork = find("3200JY0002", "02032900")
+        .await?
+        .context("demo: Jiangyuan pork application missing")?;
+    store
+        .transition(
+            &officer,
+            &pork,
+            &[
+                waiver_domain::application::Event::StartScreening,
+                waiver_domain::application::Event::Accept,
+            ],
+            None,
+            None,
+            None,
+        )
+        .await?;
+    // Huasheng: expert.wang (Huasheng Group) is excluded by the conflict check; approved.
+    review_and_decide(
+        store,
+        Review {
+            number: huasheng,
+            seed: 20_200_302,
+            conflict: false,
+            sheets: [(4, true, None), (5, true, None), (4, true, None)],
+            outcome: Outcome::Approve,
+            tonnes: None,
+            officer: "officer.zhang",
+            departure: None,
+        },
+    )
+    .await?;
+    // Jiangyuan: an expert declares a conflict and is replaced; partially approved, appealed,
+    // and amended on reconsideration by the other officer.
+    let jiangyuan = numbers[0].clone();
+    review_and_decide(
+        store,
+        Review {
+            number: jiangyuan.clone(),
+            seed: 20_200_303,
+            conflict: true,
+            sheets: [
+                (4, true, Some(60_000)),
+                (3, true, Some(60_000)),
+                (4, true, Some(70_000)),
+            ],
+            outcome: Outcome::PartiallyApprove,
+            tonnes: Some(60_000),
+            officer: "officer.chen",
+            departure: None,
+        },
+    )
+    .await?;
+    store
+        .file_appeal(
+            &Actor {
+                user: "ma.jun".into(),
+                on_behalf_of: Some("3200JY0002".into()),
+            },
+            &jiangyuan,
+            "The second cargo (20 000 t) is chartered; the charter party is attached.",
+        )
+        .await?;
+    let app = store
+        .application(&jiangyuan)
+        .await?
+        .context("demo application missing")?;
+    let programme_now = store
+        .programme(&app.programme)
+        .await?
+        .context("demo programme missing")?
+        .0;
+    store
+        .reconsider(
+            &officer,
+            &jiangyuan,
+            &programme_now,
+            "amend",
+            Some(70_000 * 1_000_000),
+            "The charter party shows the second cargo; 70 000 t is supported by the plan.",
+        )
+        .await?;
+    // Bohai, filed by the association: approved.
+    review_and_decide(
+        store,
+        Review {
+            number: numbers[1].clone(),
+            seed: 20_200_304,
+            conflict: false,
+            sheets: [(4, true, None), (4, true, None), (3, true, None)],
+            outcome: Outcome::Approve,
+            tonnes: None,
+            officer: "officer.chen",
+            departure: None,
+        },
+    )
+    .await?;
+    // Jiangyuan pork: rejected with a reason per criterion.
+    review_and_decide(
+        store,
+        Review {
+            number: pork,
+            seed: 20_200_305,
+            conflict: false,
+            sheets: [(2, false, None), (1, false, None), (2, false, None)],
+            outcome: Outcome::Reject,
+            tonnes: None,
+            officer: "officer.zhang",
+            departure: None,
+        },
+    )
+    .await?;
+    // The 2025 episode: every CN-2020-MKT allowance still valid on 2025-11-10 now runs to the
+    // end of 2026 (cn-exclusion-policy-changes.csv).
+    let spec = waiver_domain::policy::PolicyChangeSpec {
+        programme: "CN-2020-MKT".into(),
+        effective_at: "2025-11-10T13:01".into(),
+        action: waiver_domain::policy::PolicyAction::Redate {
+            valid_until: "2027-01-01".into(),
+            line: None,
+            holder: None,
+        },
+        reason: "exclusions reportedly extended to 2026-12-31 (U.S. account of the November 2025 arrangement; no Chinese text found)".into(),
+        source: Some("https://www.agbull.com/china-suspends-soybean-tariffs-under-trump-xi-agreement".into()),
+    };
+    let change = spec
+        .validate()
+        .map_err(|p| anyhow::anyhow!("demo policy change invalid: {p:?}"))?;
+    store
+        .publish_policy_change(&officer, &spec, &change)
+        .await?;
     Ok(())
 }

@@ -415,6 +415,17 @@ fn serve_demo_seeds_an_empty_database_and_answers() {
     );
     let programmes = http_get(&addr, "/api/v1/programmes");
     assert!(programmes.contains("CN-2020-MKT"), "{programmes}");
+    // The review story: two approvals, a partial approval amended on appeal, a rejection.
+    let register = http_get(&addr, "/api/v1/register/decisions.csv");
+    for row in [
+        "CN-2020-MKT,02032900,1,0,0,1,0,0",
+        "CN-2020-MKT,12019010,1,1,0,0,0,120000000",
+        "CN-2020-MKT,12019090,2,1,1,0,1,120000000",
+    ] {
+        assert!(register.contains(row), "{row} in {register}");
+    }
+    let policy = http_get(&addr, "/api/v1/policy-changes");
+    assert!(policy.contains("\"affected\":3"), "{policy}");
     child.kill().unwrap();
     child.wait().unwrap();
     // The demo seeded applications in every state reached so far, and the audit chain verifies.

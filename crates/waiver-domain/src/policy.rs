@@ -44,6 +44,10 @@ pub struct PolicyChangeSpec {
     pub reason: String,
     #[serde(default)]
     pub source: Option<String>,
+    /// The earlier change of the same programme this one revises (`POL-<year>-<n>`); the new
+    /// record is its next version and the earlier one stops applying to intake.
+    #[serde(default)]
+    pub supersedes: Option<String>,
 }
 
 /// The validated parts of a policy change.
@@ -194,6 +198,7 @@ mod tests {
             action,
             reason: "intake stopped".into(),
             source: None,
+            supersedes: None,
         }
     }
 

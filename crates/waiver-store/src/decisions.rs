@@ -108,7 +108,10 @@ pub struct Appeal {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PolicyChangeRecord {
     pub number: String,
+    /// 1 for a first change; a revision (`supersedes`) is the next version of the same chain.
     pub version: i64,
+    /// The later change that revises this one, if any.
+    pub superseded_by: Option<String>,
     pub spec: PolicyChangeSpec,
     pub effective_at: BjTime,
     /// Allowances and product exclusions it re-dated.
@@ -857,6 +860,25 @@ impl Store {
         change: &PolicyChange,
     ) -> Result<PolicyChangeRecord> {
         let now = now_ms();
+        // Read before the transaction: SQLite has one connection.
+        let version = match &spec.supersedes {
+            None => 1,
+            Some(earlier) => {
+                let all = self.policy_changes(Some(&spec.programme)).await?;
+                let old = all.iter().find(|p| &p.number == earlier).ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "supersedes: no policy change {earlier} of programme {}",
+                        spec.programme
+                    ))
+                })?;
+                if let Some(by) = &old.superseded_by {
+                    return Err(StoreError::Conflict(format!(
+                        "{earlier} is already revised by {by}; supersede {by} instead"
+                    )));
+                }
+                old.version + 1
+            }
+        };
         let (y, _, _, _, _, _) = BjTime(now / 1000 + 8 * 3600).civil();
         let mut tx = self.pool.begin().await?;
         let seq = self
@@ -994,10 +1016,11 @@ impl Store {
         };
         sqlx::query(&self.sql(
             "INSERT INTO policy_changes (number, programme_id, version, kind, spec, effective_at_s, affected, published_by, published_at_ms) \
-             VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         ))
         .bind(&number)
         .bind(&spec.programme)
+        .bind(version)
         .bind(kind)
         .bind(serde_json::to_string(spec).map_err(invalid)?)
         .bind(change.effective_at.0)
@@ -1031,18 +1054,28 @@ impl Store {
         .bind(programme)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::new();
+        let mut out: Vec<PolicyChangeRecord> = Vec::new();
         for r in rows {
             let spec: String = r.try_get(2)?;
             out.push(PolicyChangeRecord {
                 number: r.try_get(0)?,
                 version: r.try_get(1)?,
+                superseded_by: None,
                 spec: serde_json::from_str(&spec).map_err(invalid)?,
                 effective_at: BjTime(r.try_get(3)?),
                 affected: r.try_get(4)?,
                 published_by: r.try_get(5)?,
                 published_at_ms: r.try_get(6)?,
             });
+        }
+        let revisions: Vec<(String, String)> = out
+            .iter()
+            .filter_map(|p| p.spec.supersedes.clone().map(|old| (old, p.number.clone())))
+            .collect();
+        for (old, by) in revisions {
+            if let Some(p) = out.iter_mut().find(|p| p.number == old) {
+                p.superseded_by = Some(by);
+            }
         }
         Ok(out)
     }

@@ -147,7 +147,8 @@ async fn validate(s: &AppState, spec: &ApplicationSpec) -> Result<Validated, Api
         .validate(&programme, &s.schedule, at)
         .map_err(problems)?;
     // Intake suspended by a published policy change (not by a pop-up).
-    for pc in s.store.policy_changes(Some(&spec.programme)).await? {
+    let changes = s.store.policy_changes(Some(&spec.programme)).await?;
+    for pc in changes.iter().filter(|p| p.superseded_by.is_none()) {
         if let Ok(change) = pc.spec.validate() {
             if change.suspends(&v.line, at) {
                 return Err(ApiError::validation(

@@ -434,6 +434,8 @@ async fn an_application_lives_from_review_to_allowance_appeal_and_redating(app: 
         .await;
     assert_eq!(st, 201, "{pc}");
     assert_eq!(pc["affected"], 1);
+    assert_eq!(pc["version"], 1);
+    let first = pc["number"].as_str().unwrap().to_owned();
     let (_, al) = app
         .call(
             "GET",
@@ -456,6 +458,43 @@ async fn an_application_lives_from_review_to_allowance_appeal_and_redating(app: 
     for k in ["policy_change", "appeal_outcome", "decision"] {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
+
+    // A revision is the next version; the earlier record says who revised it.
+    let revision = json!({
+        "programme": "CN-2020-MKT", "effective_at": "2025-11-10",
+        "action": { "kind": "redate", "valid_until": "2027-07-01" },
+        "reason": "corrected end date", "supersedes": first
+    });
+    let (st, rev) = app
+        .call(
+            "POST",
+            "/api/v1/policy-changes",
+            Some(&officer),
+            Some(&revision.to_string()),
+        )
+        .await;
+    assert_eq!(st, 201, "{rev}");
+    assert_eq!(rev["version"], 2);
+    let (st, again) = app
+        .call(
+            "POST",
+            "/api/v1/policy-changes",
+            Some(&officer),
+            Some(&revision.to_string()),
+        )
+        .await;
+    assert_eq!(st, 409, "a revised change cannot be revised twice: {again}");
+    let (_, all) = app.call("GET", "/api/v1/policy-changes", None, None).await;
+    assert_eq!(all[0]["superseded_by"], rev["number"]);
+    let (_, al) = app
+        .call(
+            "GET",
+            &format!("/api/v1/allowances/{number}"),
+            Some(&applicant),
+            None,
+        )
+        .await;
+    assert_eq!(al["valid_until"], "2027-07-01T00:00:00+08:00");
 
     // Suspending intake for a line: a new application for it is refused, naming the change.
     let (st, pc) = app

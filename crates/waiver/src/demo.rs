@@ -635,24 +635,51 @@ async fn seed_reviews(store: &Store) -> anyhow::Result<()> {
         },
     )
     .await?;
-    // The 2025 episode: every CN-2020-MKT allowance still valid on 2025-11-10 now runs to the
-    // end of 2026 (cn-exclusion-policy-changes.csv).
-    let spec = waiver_domain::policy::PolicyChangeSpec {
-        programme: "CN-2020-MKT".into(),
-        effective_at: "2025-11-10T13:01".into(),
-        action: waiver_domain::policy::PolicyAction::Redate {
-            valid_until: "2027-01-01".into(),
-            line: None,
-            holder: None,
-        },
-        reason: "exclusions reportedly extended to 2026-12-31 (U.S. account of the November 2025 arrangement; no Chinese text found)".into(),
-        source: Some("https://www.agbull.com/china-suspends-soybean-tariffs-under-trump-xi-agreement".into()),
-    };
-    let change = spec
-        .validate()
-        .map_err(|p| anyhow::anyhow!("demo policy change invalid: {p:?}"))?;
-    store
-        .publish_policy_change(&officer, &spec, &change)
-        .await?;
+    // The 2025 episode (cn-exclusion-policy-changes.csv) as three versions of one change:
+    // re-dated to end 2025-09-14, then to 2025-12-13, then to the end of 2026.
+    let episode = [
+        (
+            "2025-08-01",
+            "2025-09-15",
+            "intake of new applications stopped for most U.S. agricultural lines (announced only by a pop-up on the application platform); approved exclusions re-dated to end 2025-09-14",
+            "https://www.freshplaza.com/north-america/article/9753673/china-to-halt-u-s-ag-tariff-exclusions-from-august-1",
+        ),
+        (
+            "2025-08-12T12:01",
+            "2025-12-14",
+            "intake reportedly extended to 2025-10-30; approved exclusions valid to 2025-12-13",
+            "https://www.agbull.com/china-suspends-soybean-tariffs-under-trump-xi-agreement",
+        ),
+        (
+            "2025-11-10T13:01",
+            "2027-01-01",
+            "exclusions reportedly extended to 2026-12-31 (U.S. account of the November 2025 arrangement; no Chinese text found)",
+            "https://www.agbull.com/china-suspends-soybean-tariffs-under-trump-xi-agreement",
+        ),
+    ];
+    let mut previous: Option<String> = None;
+    for (effective, until, reason, source) in episode {
+        let spec = waiver_domain::policy::PolicyChangeSpec {
+            programme: "CN-2020-MKT".into(),
+            effective_at: effective.into(),
+            action: waiver_domain::policy::PolicyAction::Redate {
+                valid_until: until.into(),
+                line: None,
+                holder: None,
+            },
+            reason: reason.into(),
+            source: Some(source.into()),
+            supersedes: previous.clone(),
+        };
+        let change = spec
+            .validate()
+            .map_err(|p| anyhow::anyhow!("demo policy change invalid: {p:?}"))?;
+        previous = Some(
+            store
+                .publish_policy_change(&officer, &spec, &change)
+                .await?
+                .number,
+        );
+    }
     Ok(())
 }

@@ -425,7 +425,10 @@ fn serve_demo_seeds_an_empty_database_and_answers() {
         assert!(register.contains(row), "{row} in {register}");
     }
     let policy = http_get(&addr, "/api/v1/policy-changes");
-    assert!(policy.contains("\"affected\":3"), "{policy}");
+    assert!(
+        policy.contains("\"version\":3") && policy.contains("\"affected\":3"),
+        "{policy}"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     // The demo seeded applications in every state reached so far, and the audit chain verifies.

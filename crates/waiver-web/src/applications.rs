@@ -90,12 +90,14 @@ async fn caller_scope(s: &AppState, caller: &Caller) -> Result<Scope, ApiError> 
             }
             Ok(Scope::Enterprises(codes))
         }
-        // Experts see the applications they are (or were) assigned to review.
+        // Experts see the applications they review or reviewed; not one they withdrew from
+        // over a conflict.
         Role::Expert => Ok(Scope::Numbers(
             s.store
                 .assignments_of(&user.username)
                 .await?
                 .into_iter()
+                .filter(|a| a.status != "replaced")
                 .map(|a| a.application)
                 .collect(),
         )),

@@ -214,6 +214,18 @@ async fn an_application_lives_from_review_to_allowance_appeal_and_redating(app: 
     assert_eq!(replaced["replaced_by"], replacement.as_str());
     let current = names(&asg, "active");
     assert_eq!(current.len(), 3);
+    let (st, _) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}"),
+            Some(t.expert(&leaving)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        st, 404,
+        "an expert who withdrew over a conflict no longer sees the file"
+    );
 
     // Scores: a bad sheet names its fields; experts never see each other's sheets.
     let (st, e) = app

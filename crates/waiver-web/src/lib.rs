@@ -10,6 +10,7 @@ pub mod applications;
 pub mod attachments;
 pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod review;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub store: Store,
     pub schedule: Arc<Schedule>,
     pub metrics: Arc<metrics::Metrics>,
+    pub sign_in_limiter: Arc<limits::SignInLimiter>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             store,
             schedule: Arc::new(schedule),
             metrics: Arc::new(metrics::Metrics::default()),
+            sign_in_limiter: Arc::new(limits::SignInLimiter::default()),
         }
     }
 }

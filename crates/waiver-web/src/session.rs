@@ -36,8 +36,16 @@ pub fn cookie(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| v.len() == 64)
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Signs in; after 5 wrong passwords in 15 minutes the username is locked for 15 minutes (429).
 #[utoipa::path(post, path = "/api/v1/session", request_body = SignIn,
-    responses((status = 200, body = Object, description = "the user; sets the session cookie"), (status = 401, body = crate::error::ErrorEnvelope)))]
+    responses((status = 200, body = Object, description = "the user; sets the session cookie"), (status = 401, body = crate::error::ErrorEnvelope),
+        (status = 429, body = crate::error::ErrorEnvelope, description = "too many wrong passwords for the username")))]
 pub async fn sign_in(
     State(s): State<AppState>,
     body: Result<JsonBody<SignIn>, ApiError>,
@@ -50,17 +58,23 @@ pub async fn sign_in(
             "wrong username or password",
         ));
     }
-    let user = s
-        .store
-        .authenticate(&username, &password)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "wrong username or password",
-            )
-        })?;
+    let now = now_ms();
+    if let Err(secs) = s.sign_in_limiter.check(&username, now) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many wrong passwords for this username; try again in {secs} s"),
+        ));
+    }
+    let Some(user) = s.store.authenticate(&username, &password).await? else {
+        s.sign_in_limiter.failed(&username, now);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "wrong username or password",
+        ));
+    };
+    s.sign_in_limiter.succeeded(&username);
     let token = s.store.create_session(&user, SESSION_TTL_MS).await?;
     let cookie = format!(
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",

@@ -138,7 +138,13 @@ async fn every_role_on_every_endpoint(app: &App) {
             none.clone(),
             [401, 404, 404, 404, 403, 403, 404],
         ),
-        ("POST", "/api/v1/session".into(), Some(sign_in), [401; 7]),
+        // Five wrong passwords for one username lock it: the sixth attempt is refused.
+        (
+            "POST",
+            "/api/v1/session".into(),
+            Some(sign_in),
+            [401, 401, 401, 401, 401, 429, 429],
+        ),
         ("DELETE", "/api/v1/session".into(), none, [204; 7]),
     ];
     let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
@@ -519,6 +525,40 @@ async fn browsers_sign_in_with_an_http_only_same_site_cookie(app: &App) {
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
 
+async fn sign_in_is_locked_after_five_wrong_passwords(app: &App) {
+    let attempt = |password: &str| {
+        serde_json::json!({ "username": "user.analyst", "password": password }).to_string()
+    };
+    for _ in 0..5 {
+        let (st, _) = app
+            .call(
+                "POST",
+                "/api/v1/session",
+                None,
+                Some(&attempt("guess guess guess")),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+    let (st, e) = app
+        .call(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(&attempt("correct horse battery")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{e}");
+    assert_eq!(e["error"]["code"], "too_many_attempts");
+    // Other usernames are not affected.
+    let other =
+        serde_json::json!({ "username": "user.officer", "password": "correct horse battery" });
+    let (st, _) = app
+        .call("POST", "/api/v1/session", None, Some(&other.to_string()))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+}
+
 async fn attachments_keep_their_sha256_and_size_limit(app: &App) {
     let applicant = app.token(Role::Applicant).to_owned();
     let (_, a) = app
@@ -607,5 +647,6 @@ both!(
     the_openapi_document_is_locked,
     an_application_is_filed_fixed_screened_returned_amended_and_accepted,
     browsers_sign_in_with_an_http_only_same_site_cookie,
+    sign_in_is_locked_after_five_wrong_passwords,
     attachments_keep_their_sha256_and_size_limit
 );

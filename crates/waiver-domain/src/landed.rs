@@ -380,7 +380,7 @@ pub enum LandedError {
 }
 
 /// Duty, VAT and landed cost per tonne under one choice of lifted layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Costs {
     /// Base plus additional duty rate (ad valorem equivalent).
     pub duty_rate_pct: RatePpm,

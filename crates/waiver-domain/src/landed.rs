@@ -544,15 +544,28 @@ impl LandedCost<'_> {
     pub fn level_rate(&self, target: Fen) -> Option<RateE8> {
         const LIMIT: i128 = RateE8::HUNDRED_PCT * 10_000;
         let f = |r: i128| self.landed_with_extra_rate(RateE8(r));
-        let (mut lo, mut hi) = (-RateE8::HUNDRED_PCT, RateE8::HUNDRED_PCT);
+        let cv = i128::from(self.customs_value_fen_per_t.0);
+        if cv <= 0 {
+            return None;
+        }
+        // Start from the unrounded solution: landed grows by cv × r × (1 + VAT); the two
+        // roundings move it by at most a fen each, so a bracket of ±4 fen's worth of rate
+        // around it usually holds, and is widened by doubling when it does not.
+        let vat_ppm = i128::from(self.assessment.vat_rate.0);
+        let gap = i128::from(target.0 - f(0).0);
+        let guess = gap * RateE8::HUNDRED_PCT * 1_000_000 / (cv * (1_000_000 + vat_ppm));
+        let mut margin = (4 * RateE8::HUNDRED_PCT / cv).max(1);
+        let (mut lo, mut hi) = (guess - margin, guess + margin);
         while f(lo) >= target {
-            lo *= 2;
+            margin *= 2;
+            lo = guess - margin;
             if lo < -LIMIT {
                 return None;
             }
         }
         while f(hi) < target {
-            hi *= 2;
+            margin *= 2;
+            hi = guess + margin;
             if hi > LIMIT {
                 return None;
             }

@@ -83,7 +83,8 @@ pub struct LandedArgs {
 #[derive(Args)]
 pub struct SeriesArgs {
     /// Monthly CSV (`-` for standard input): month (YYYY-MM),origin,code, optional label, then
-    /// the price columns of `waiver landed`.
+    /// the price columns of `waiver landed`. Every row is computed with and without the
+    /// exclusion, so an `excluded` column is only carried through.
     input: PathBuf,
     /// First month to include (YYYY-MM).
     #[arg(long)]
@@ -156,22 +157,16 @@ fn read_table(path: &Path) -> anyhow::Result<Table> {
         }
     }
     let mut rows = Vec::new();
-    let mut prev_end = 0u64;
     for rec in records {
         let rec = rec.with_context(|| {
             format!(
                 "cannot read {what} (is it UTF-8 CSV with the same number of fields on every row?)"
             )
         })?;
-        let (line, end) = rec
-            .position()
-            .map_or((0, prev_end), |p| (p.line(), p.byte()));
-        if end.saturating_sub(prev_end) as usize > MAX_LINE_BYTES
-            || rec.as_slice().len() > MAX_LINE_BYTES
-        {
-            bail!("{what} line {line}: the record is longer than {MAX_LINE_BYTES} bytes");
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.as_slice().len() > MAX_LINE_BYTES {
+            bail!("{what} line {line}: the record is longer than {MAX_LINE_BYTES} bytes; is this the right file?");
         }
-        prev_end = end;
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue; // a blank line
         }

@@ -297,3 +297,17 @@ fn the_demo_series_covers_2017_to_2026_and_shows_each_layer() {
     assert_eq!(us["without_exclusion"]["duty_rate_pct"], "33");
     assert_eq!(us["with_exclusion"]["duty_rate_pct"], "3");
 }
+
+#[test]
+fn an_overlong_record_is_refused_not_truncated() {
+    let d = tempfile::tempdir().unwrap();
+    let q = format!(
+        "label,origin,code,at,fob_usd_t,freight_usd_t\n{},BR,12019010,2020-12-23,500,30\n",
+        "x".repeat(70_000)
+    );
+    std::fs::write(d.path().join("q.csv"), q).unwrap();
+    let o = waiver(&["landed", "q.csv"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("line 2: the record is longer than 65536 bytes"));
+}

@@ -54,6 +54,13 @@ for m in read("cn-measures-on-us.csv"):
                      m["legal_base"], m["scope"], m["excludable"], m["grace_shipped_before"],
                      m["grace_imported_until"], m["confidence"], m["source"], m["note"]])
 vat = read("cn-vat-agri.csv")
+# The 13% agricultural VAT before 2017-07-01 is not in the reference data; it is inferred from
+# Caishui [2017] No. 37, which abolished the 13% bracket and moved agricultural products to 11%.
+# Without it nothing can be assessed (or landed-cost series built) for 2017-01..2017-06.
+if vat[0]["start"] == "2017-07-01":
+    vat.insert(0, {"start": NOMENCLATURE_FROM, "rate_pct": "13",
+                   "legal_base": "Provisional Regulations on VAT Art. 2 (13% bracket), until Caishui [2017] No. 37",
+                   "confidence": "inferred", "source": vat[0]["source"]})
 for i, v in enumerate(vat):
     end = vat[i + 1]["start"] if i + 1 < len(vat) else ""
     measures.append([f"VAT-agri-{v['start']}", "class:agri", "*", "vat", f"{v['rate_pct']}%", v["start"], end,

@@ -56,7 +56,7 @@ impl fmt::Display for FieldError {
 }
 impl std::error::Error for FieldError {}
 
-fn bad(column: &'static str, value: &str, message: impl fmt::Display) -> FieldError {
+pub(crate) fn bad(column: &'static str, value: &str, message: impl fmt::Display) -> FieldError {
     let mut v: String = value.chars().take(80).collect();
     if value.chars().count() > 80 {
         v.push('…');

@@ -11,6 +11,7 @@ pub mod application;
 pub mod codes;
 pub mod declaration;
 pub mod engine;
+pub mod landed;
 pub mod policy;
 pub mod programme;
 pub mod review;

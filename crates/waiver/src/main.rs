@@ -1,9 +1,11 @@
-//! `waiver`: the one binary. Subcommands for tariff look-ups and bulk assessment; the service
+//! `waiver`: the one binary. Subcommands for tariff look-ups, bulk assessment, landed cost; the service
 //! arrives with later work.
 
 mod admin;
 mod assess;
+mod chart;
 mod demo;
+mod landed;
 mod output;
 mod serve;
 mod tariff;
@@ -37,6 +39,10 @@ enum Command {
     Tariff(tariff::TariffArgs),
     /// Assess a CSV file of declaration lines (streaming; any size).
     Assess(assess::AssessArgs),
+    /// Landed cost per tonne by origin: duty and VAT paid, with and without exclusion, ranked.
+    Landed(landed::LandedArgs),
+    /// Landed cost per origin month by month, with the tariff timeline applied.
+    LandedSeries(landed::SeriesArgs),
     /// Run the service: JSON API, OpenAPI, health and metrics.
     Serve(serve::ServeArgs),
     /// Create or upgrade the database schema.
@@ -125,6 +131,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tariff(a) => tariff::run(&schedule, a),
         Command::Assess(a) => assess::run(&schedule, a),
+        Command::Landed(a) => landed::run(&schedule, a),
+        Command::LandedSeries(a) => landed::run_series(&schedule, a),
         Command::Serve(a) => block_on(serve::run(schedule, a)),
         Command::Migrate(db) => block_on(admin::migrate(db)),
         Command::User { db, command } => block_on(admin::user(db, command)),

@@ -78,7 +78,7 @@ pub(crate) fn problems(p: Vec<FieldProblem>) -> ApiError {
 }
 
 /// The enterprises whose applications the caller may see and act for.
-async fn caller_scope(s: &AppState, caller: &Caller) -> Result<Scope, ApiError> {
+pub(crate) async fn caller_scope(s: &AppState, caller: &Caller) -> Result<Scope, ApiError> {
     let user = caller.0.as_ref().ok_or_else(ApiError::unauthenticated)?;
     match user.role {
         Role::Officer | Role::Admin => Ok(Scope::All),

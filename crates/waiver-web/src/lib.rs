@@ -1,5 +1,5 @@
-//! Waiver's HTTP layer (axum): the JSON API under `/api/v1`, its OpenAPI document at
-//! `/api/v1/openapi.json`, `/healthz` and `/metrics`.
+//! Waiver's HTTP layer (axum): the web interface ([`ui`]), the JSON API under `/api/v1`, its
+//! OpenAPI document at `/api/v1/openapi.json`, `/healthz` and `/metrics`.
 //!
 //! Architecture invariant: handlers parse input into domain types, ask [`auth::authorize`]
 //! whether the caller may act (deny by default), call the store, and answer either a JSON body
@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod review;
 pub mod session;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .fallback(api::not_found);
     Router::new()
+        .merge(ui::routes())
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::render))
@@ -154,6 +156,7 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(ui::security_headers))
         .with_state(state)
 }
 

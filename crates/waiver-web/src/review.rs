@@ -30,7 +30,7 @@ use crate::AppState;
 
 type Res<T> = Result<T, ApiError>;
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -469,7 +469,7 @@ pub async fn get_appeal(
 // ---------------------------------------------------------------- allowances
 
 /// Which holders' allowances the caller may see: `None` = all.
-async fn holder_scope(s: &AppState, caller: &Caller) -> Res<Option<Vec<String>>> {
+pub(crate) async fn holder_scope(s: &AppState, caller: &Caller) -> Res<Option<Vec<String>>> {
     let user = caller.0.as_ref().ok_or_else(ApiError::unauthenticated)?;
     match user.role {
         Role::Applicant => {

@@ -1,0 +1,270 @@
+//! English and Simplified Chinese: the language of a request (`?lang=`, then the `waiver_lang`
+//! cookie, then `Accept-Language`), the message catalogue, and locale-aware formatting.
+
+use axum::http::HeaderMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+pub const LANG_COOKIE: &str = "waiver_lang";
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-Hans",
+        }
+    }
+    pub fn param(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+    fn parse(raw: &str) -> Option<Lang> {
+        let r = raw.trim().to_ascii_lowercase();
+        if r.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if r.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// The query parameter wins, then the cookie, then the first language in
+    /// `Accept-Language` that Waiver speaks; English otherwise.
+    pub fn of(query: Option<&str>, headers: &HeaderMap) -> Lang {
+        if let Some(l) = query.and_then(Lang::parse) {
+            return l;
+        }
+        let cookie = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == LANG_COOKIE)
+            .and_then(|(_, v)| Lang::parse(v));
+        if let Some(l) = cookie {
+            return l;
+        }
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.split(',')
+                    .find_map(|part| Lang::parse(part.split(';').next().unwrap_or("")))
+            })
+            .unwrap_or(Lang::En)
+    }
+
+    /// The label for `key`; a missing key shows as `⟦key⟧` (the page tests look for it).
+    pub fn t(self, key: &str) -> String {
+        match CATALOGUE.iter().find(|(k, _, _)| *k == key) {
+            Some((_, en, zh)) => match self {
+                Lang::En => (*en).to_owned(),
+                Lang::Zh => (*zh).to_owned(),
+            },
+            None => format!("⟦{key}⟧"),
+        }
+    }
+
+    /// A Beijing date, `28 Nov 2026` or `2026年11月28日`.
+    pub fn date(self, t: waiver_domain::BjTime) -> String {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let (y, m, d, h, mi, _) = t.civil();
+        let time = if (h, mi) == (0, 0) {
+            String::new()
+        } else {
+            format!(" {h:02}:{mi:02}")
+        };
+        match self {
+            Lang::En => format!(
+                "{d} {} {y}{time}",
+                MONTHS.get((m - 1) as usize).copied().unwrap_or("?")
+            ),
+            Lang::Zh => format!("{y}年{m}月{d}日{time}"),
+        }
+    }
+
+    /// A decimal string with thousands separators (both locales group by three here).
+    pub fn number(self, decimal: &str) -> String {
+        let (neg, rest) = decimal
+            .strip_prefix('-')
+            .map_or((false, decimal), |r| (true, r));
+        let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
+        let mut out = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        if neg {
+            format!("-{out}")
+        } else {
+            out
+        }
+    }
+}
+
+/// (key, English, Simplified Chinese).
+pub const CATALOGUE: &[(&str, &str, &str)] = &[
+    ("app.name", "Waiver", "关税排除"),
+    ("app.tagline", "Tariff exclusions: apply, review, decide, draw down at the border.", "关税排除：申请、评审、决定、通关核减。"),
+    ("nav.home", "Home", "首页"),
+    ("nav.tariff", "Tariff look-up", "税率查询"),
+    ("nav.register", "Public register", "公开名录"),
+    ("nav.applications", "Applications", "申请"),
+    ("nav.allowances", "Allowances", "排除额度"),
+    ("nav.notifications", "Notifications", "通知"),
+    ("nav.sign_in", "Sign in", "登录"),
+    ("nav.sign_out", "Sign out", "退出"),
+    ("nav.language", "中文", "English"),
+    ("nav.skip", "Skip to content", "跳到正文"),
+    ("home.anonymous", "Sign in to apply for an exclusion, review, decide, or check an allowance. The tariff look-up and the public register are open to everyone.", "登录后可申请排除、评审、决定或查询额度。税率查询和公开名录对所有人开放。"),
+    ("home.signed_in_as", "Signed in as", "当前用户"),
+    ("role.applicant", "Applicant", "申请人"),
+    ("role.expert", "Expert", "评审专家"),
+    ("role.officer", "Commission officer", "税委会工作人员"),
+    ("role.customs", "Customs", "海关"),
+    ("role.analyst", "Analyst", "分析员"),
+    ("role.admin", "Administrator", "管理员"),
+    ("signin.title", "Sign in", "登录"),
+    ("signin.username", "Username", "用户名"),
+    ("signin.password", "Password", "密码"),
+    ("signin.submit", "Sign in", "登录"),
+    ("signin.wrong", "Wrong username or password. Check both and try again.", "用户名或密码错误，请检查后重试。"),
+    ("signin.locked", "Too many wrong passwords for this username. Wait 15 minutes and try again.", "该用户名密码错误次数过多，请15分钟后再试。"),
+    ("csrf.bad", "This form has expired. Reload the page and send it again.", "表单已过期，请刷新页面后重新提交。"),
+    ("tariff.title", "Tariff look-up", "税率查询"),
+    ("tariff.intro", "Every duty layer in force for a tariff line, origin and date, and what an exclusion would lift.", "某税号、原产地和日期适用的全部税层，以及排除可免除的部分。"),
+    ("tariff.code", "Tariff line (8 or 10 digits)", "税号（8位或10位）"),
+    ("tariff.origin", "Origin (ISO country code)", "原产地（ISO国家代码）"),
+    ("tariff.at", "Date (Beijing time)", "日期（北京时间）"),
+    ("tariff.show", "Show layers", "查询税层"),
+    ("tariff.layer", "Layer", "税层"),
+    ("tariff.kind", "Kind", "类别"),
+    ("tariff.rate", "Rate", "税率"),
+    ("tariff.scope", "Scope", "范围"),
+    ("tariff.excludable", "Excludable", "可排除"),
+    ("tariff.legal_basis", "Legal basis", "法律依据"),
+    ("tariff.from", "In force from", "生效日期"),
+    ("tariff.total", "Customs duty", "关税合计"),
+    ("tariff.with_exclusion", "with an exclusion", "排除后"),
+    ("tariff.vat", "Import VAT", "进口增值税"),
+    ("yes", "yes", "是"),
+    ("no", "no", "否"),
+    ("register.title", "Public register", "公开名录"),
+    ("register.exclusions", "Excluded products (product programmes)", "排除商品清单（商品排除）"),
+    ("register.decisions", "Decisions on purchase applications, in aggregate", "按市场化采购排除申请的决定（汇总）"),
+    ("register.none", "Nothing published yet.", "暂无公布内容。"),
+    ("register.programme", "Programme", "排除项目"),
+    ("register.line", "Tariff line", "税号"),
+    ("register.valid", "Valid", "有效期"),
+    ("register.decided", "Decided", "已决定"),
+    ("register.approved", "Approved", "批准"),
+    ("register.partial", "Partly approved", "部分批准"),
+    ("register.rejected", "Rejected", "驳回"),
+    ("register.amended", "Amended on appeal", "复议变更"),
+    ("register.granted", "Granted (t)", "批准数量（吨）"),
+    ("register.csv", "Download as CSV", "下载CSV"),
+    ("apps.title", "Applications", "申请"),
+    ("apps.none", "No applications to show.", "暂无申请。"),
+    ("apps.number", "Number", "编号"),
+    ("apps.enterprise", "Enterprise", "企业"),
+    ("apps.line", "Tariff line", "税号"),
+    ("apps.quantity", "Quantity", "数量"),
+    ("apps.state", "State", "状态"),
+    ("apps.updated", "Updated", "更新"),
+    ("apps.history", "History", "历史"),
+    ("apps.decision", "Decision", "决定"),
+    ("apps.summary", "Public summary", "公开摘要"),
+    ("apps.programme", "Programme", "排除项目"),
+    ("apps.value", "Value", "货值"),
+    ("state.draft", "Draft", "草稿"),
+    ("state.submitted", "Submitted", "已提交"),
+    ("state.screening", "Screening", "形式审查中"),
+    ("state.returned", "Returned for amendment", "退回补正"),
+    ("state.resubmitted", "Resubmitted", "已重新提交"),
+    ("state.under_review", "Under expert review", "专家评审中"),
+    ("state.reviewed", "Reviewed, awaiting decision", "评审完成，待决定"),
+    ("state.approved", "Approved", "已批准"),
+    ("state.partially_approved", "Partly approved", "部分批准"),
+    ("state.rejected", "Rejected", "已驳回"),
+    ("state.appealed", "Appealed", "已申请复议"),
+    ("state.reconsidered", "Reconsidered", "已复议"),
+    ("state.withdrawn", "Withdrawn", "已撤回"),
+    ("allow.title", "Allowances", "排除额度"),
+    ("allow.none", "No allowances to show.", "暂无排除额度。"),
+    ("allow.number", "Allowance", "额度编号"),
+    ("allow.holder", "Holder", "持有人"),
+    ("allow.granted", "Granted", "批准数量"),
+    ("allow.ceiling", "With tolerance", "含溢装"),
+    ("allow.used", "Used", "已使用"),
+    ("allow.remaining", "Remaining", "剩余"),
+    ("allow.valid", "Valid", "有效期"),
+    ("allow.entries", "Ledger", "台账"),
+    ("allow.entry.kind", "Entry", "类型"),
+    ("allow.entry.quantity", "Quantity (t)", "数量（吨）"),
+    ("allow.entry.cause", "Cause", "原因"),
+    ("allow.entry.at", "When", "时间"),
+    ("allow.chart", "Used and remaining of the allowance", "额度已用与剩余"),
+    ("notes.title", "Notifications", "通知"),
+    ("notes.none", "No notifications.", "暂无通知。"),
+    ("error.not_found", "Not found, or not yours to see.", "未找到，或您无权查看。"),
+    ("error.sign_in", "Sign in to see this page.", "请登录后查看此页面。"),
+    ("error.forbidden", "Your role cannot open this page.", "您的角色无权打开此页面。"),
+    ("error.input", "Check the highlighted field.", "请检查标出的字段。"),
+    ("until", "until", "至"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages_once() {
+        let mut keys: Vec<&str> = CATALOGUE.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "duplicate keys");
+        for (k, en, zh) in CATALOGUE {
+            assert!(!en.trim().is_empty() && !zh.trim().is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn the_language_comes_from_query_then_cookie_then_accept_language() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::of(None, &h), Lang::En);
+        h.insert(
+            "accept-language",
+            "zh-CN,zh;q=0.9,en;q=0.8".parse().unwrap(),
+        );
+        assert_eq!(Lang::of(None, &h), Lang::Zh);
+        h.insert("cookie", "waiver_lang=en".parse().unwrap());
+        assert_eq!(Lang::of(None, &h), Lang::En);
+        assert_eq!(Lang::of(Some("zh"), &h), Lang::Zh);
+    }
+
+    #[test]
+    fn numbers_and_dates_follow_the_locale() {
+        assert_eq!(Lang::En.number("1234567.5"), "1,234,567.5");
+        assert_eq!(Lang::Zh.number("-950"), "-950");
+        let t = waiver_domain::BjTime::parse_instant("2026-11-28").unwrap();
+        assert_eq!(Lang::En.date(t), "28 Nov 2026");
+        assert_eq!(Lang::Zh.date(t), "2026年11月28日");
+    }
+}

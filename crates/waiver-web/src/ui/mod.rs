@@ -745,7 +745,7 @@ async fn allowance(
             } }
             tbody { @for e in &a.entries { tr {
                 td { (c.lang.date(BjTime(e.at_ms / 1000 + 8 * 3600))) }
-                td { (e.kind) }
+                td { (c.t(&format!("entry.{}", e.kind))) }
                 td.num { (qty(e.quantity_g)) }
                 td { (e.cause) }
             } } }

@@ -134,7 +134,7 @@ pub(crate) async fn load(
         .ok_or_else(|| ApiError::not_found(format!("no application {number} that you may see")))
 }
 
-async fn validate(s: &AppState, spec: &ApplicationSpec) -> Result<Validated, ApiError> {
+pub(crate) async fn validate(s: &AppState, spec: &ApplicationSpec) -> Result<Validated, ApiError> {
     let (programme, _) = s.store.programme(&spec.programme).await?.ok_or_else(|| {
         ApiError::validation(
             "programme",

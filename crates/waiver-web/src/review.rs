@@ -53,7 +53,7 @@ async fn programme_of(s: &AppState, a: &Application) -> Res<Programme> {
 }
 
 /// The quantity requested, its unit, and the contract's overfill clause.
-fn requested(a: &Application) -> Res<(Quantity, QtyUnit, RatePpm)> {
+pub(crate) fn requested(a: &Application) -> Res<(Quantity, QtyUnit, RatePpm)> {
     let unit = QtyUnit::parse(&a.spec.unit).ok_or_else(|| internal("stored unit"))?;
     let q = Quantity::parse(&a.spec.quantity, unit).map_err(internal)?;
     let overfill = match &a.spec.contract {
@@ -152,7 +152,7 @@ pub async fn assign(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-fn rand_seed() -> u64 {
+pub(crate) fn rand_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     // RandomState is seeded from the OS; mixing in the clock gives a fresh seed per call.
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

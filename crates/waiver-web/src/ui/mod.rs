@@ -7,6 +7,7 @@
 //! `waiver_csrf` cookie; sessions are the API's (HttpOnly, SameSite=Strict, 8 h) and sign-in is
 //! rate limited by username.
 
+pub mod forms;
 pub mod i18n;
 pub mod layout;
 
@@ -58,7 +59,16 @@ pub fn routes() -> Router<AppState> {
         .route("/tariff", get(tariff))
         .route("/register", get(register))
         .route("/applications", get(applications))
+        .route(
+            "/applications/new",
+            get(forms::new_application_form).post(forms::new_application),
+        )
         .route("/applications/{number}", get(application))
+        .route("/applications/{number}/screen", post(forms::screen))
+        .route("/applications/{number}/assign", post(forms::assign))
+        .route("/applications/{number}/conflict", post(forms::conflict))
+        .route("/applications/{number}/score", post(forms::score))
+        .route("/applications/{number}/decide", post(forms::decide))
         .route("/allowances", get(allowances))
         .route("/allowances/{number}", get(allowance))
         .route("/notifications", get(notifications))
@@ -88,7 +98,7 @@ fn fresh_token() -> String {
 }
 
 /// Builds the page context; an invalid or expired session is shown as signed out.
-async fn ctx(
+pub(crate) async fn ctx(
     caller: Result<Caller, crate::error::ApiError>,
     headers: &HeaderMap,
     lang: Option<&str>,
@@ -106,7 +116,7 @@ async fn ctx(
 }
 
 /// An HTML answer that (re)sets the CSRF and language cookies.
-fn respond(ctx: &Ctx, status: StatusCode, body: Markup) -> Response {
+pub(crate) fn respond(ctx: &Ctx, status: StatusCode, body: Markup) -> Response {
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     for c in [
@@ -127,7 +137,7 @@ fn respond(ctx: &Ctx, status: StatusCode, body: Markup) -> Response {
 }
 
 /// The page for a caller who may not see it: sign in first, or not for this role.
-fn refused(ctx: &Ctx) -> Response {
+pub(crate) fn refused(ctx: &Ctx) -> Response {
     if ctx.user.is_none() {
         let title = ctx.t("nav.sign_in");
         let body = html! {
@@ -141,7 +151,13 @@ fn refused(ctx: &Ctx) -> Response {
     }
 }
 
-fn not_found(ctx: &Ctx) -> Response {
+/// A form whose CSRF token does not match: nothing was done.
+pub(crate) fn expired(ctx: &Ctx) -> Response {
+    let title = ctx.t("csrf.bad");
+    respond(ctx, StatusCode::FORBIDDEN, page(ctx, &title, html! {}))
+}
+
+pub(crate) fn not_found(ctx: &Ctx) -> Response {
     let title = ctx.t("error.not_found");
     respond(ctx, StatusCode::NOT_FOUND, page(ctx, &title, html! {}))
 }
@@ -231,7 +247,7 @@ async fn sign_in_form(
 }
 
 /// Whether the form's token equals the cookie (double submit).
-fn csrf_ok(headers: &HeaderMap, form_token: &str) -> bool {
+pub(crate) fn csrf_ok(headers: &HeaderMap, form_token: &str) -> bool {
     cookie_value(headers, CSRF_COOKIE).is_some_and(|c| {
         c.len() == 64
             && c.len() == form_token.len()
@@ -554,6 +570,9 @@ async fn applications(
         Err(_) => return refused(&c),
     };
     let body = html! {
+        @if may(&c, Action::FileApplications) {
+            p { a href="/applications/new" { (c.t("form.new.title")) } }
+        }
         @if items.is_empty() { p { (c.t("apps.none")) } } @else {
             table {
                 thead { tr {
@@ -609,6 +628,7 @@ async fn application(
     } else {
         Vec::new()
     };
+    let panel = forms::workflow_panel(&s, &c, &a).await;
     let body = html! {
         dl.facts {
             dt { (c.t("apps.state")) } dd { (state_tag(&c, a.state)) }
@@ -630,6 +650,7 @@ async fn application(
                 ul { @for (k, r) in &d.spec.reasons { li { strong { (k) } ": " (r) } } }
             }
         }
+        (panel)
         @if !history.is_empty() {
             h2 { (c.t("apps.history")) }
             table {

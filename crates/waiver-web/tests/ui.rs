@@ -244,7 +244,82 @@ async fn the_register_is_public_and_role_pages_follow_the_policy(app: &App) {
     check_page(&html, "en");
 }
 
+async fn workflow_forms_refuse_a_missing_token_and_the_wrong_role(app: &App) {
+    // An applicant's submitted application to act on.
+    let (st, a) = app
+        .call(
+            "POST",
+            "/api/v1/applications?submit=true",
+            Some(app.token(waiver_domain::accounts::Role::Applicant)),
+            Some(&common::application_json("3700HS0001", "12019090")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let n = a["number"].as_str().unwrap().to_owned();
+    let session = |name: &'static str| async move {
+        let u = app.state.store.user(name).await.unwrap().unwrap();
+        let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+        format!("waiver_session={t}; waiver_csrf={}", "a".repeat(64))
+    };
+    let officer = session("user.officer").await;
+    let applicant = session("user.applicant").await;
+    let path = format!("/applications/{n}/screen");
+    // No token: nothing happens.
+    let (st, _, _) = send(
+        app,
+        "POST",
+        &path,
+        &[("cookie", &officer)],
+        Some("decision=accept"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // The wrong role, even with the token: refused.
+    let token = format!("decision=accept&csrf={}", "a".repeat(64));
+    let (st, _, _) = send(app, "POST", &path, &[("cookie", &applicant)], Some(&token)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, a) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}"),
+            Some(app.token(waiver_domain::accounts::Role::Officer)),
+            None,
+        )
+        .await;
+    assert_eq!(a["state"], "submitted", "nothing changed");
+    // The officer with the token: accepted, back to the application.
+    let (st, h, _) = send(app, "POST", &path, &[("cookie", &officer)], Some(&token)).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], format!("/applications/{n}"));
+    let (_, a) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}"),
+            Some(app.token(waiver_domain::accounts::Role::Officer)),
+            None,
+        )
+        .await;
+    assert_eq!(a["state"], "under_review");
+    // The application form re-renders with the error beside the field and keeps the input.
+    let form = format!(
+        "csrf={}&programme=CN-2020-MKT&enterprise=3700HS0001&line=12&quantity=5&unit=t&value=10&currency=USD&public_summary=keep+me",
+        "a".repeat(64)
+    );
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/applications/new",
+        &[("cookie", &applicant)],
+        Some(&form),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"line-error\""), "{html}");
+    assert!(html.contains("value=\"keep me\""), "{html}");
+}
+
 both!(
+    workflow_forms_refuse_a_missing_token_and_the_wrong_role,
     pages_speak_english_and_chinese_and_carry_the_security_headers,
     the_tariff_page_shows_every_layer_and_names_a_bad_field,
     signing_in_needs_the_form_token_and_opens_the_role_pages,

@@ -242,6 +242,7 @@ impl Store {
             )));
         }
         let mut tx = self.pool.begin().await?;
+        crate::review::lock_application(self, &mut tx, number, State::Reviewed).await?;
         let pending: i64 = sqlx::query(&self.sql(
             "SELECT COUNT(*) FROM decisions WHERE application_number = $1 AND status = 'awaiting_countersignature'",
         ))

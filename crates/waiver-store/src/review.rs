@@ -148,6 +148,32 @@ pub(crate) async fn set_state(
     Ok(())
 }
 
+/// Locks an application's row for the rest of the transaction (concurrent actions on the same
+/// application queue here) and checks it is still in `state`.
+pub(crate) async fn lock_application(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    number: &str,
+    state: State,
+) -> Result<()> {
+    let n = sqlx::query(
+        &store.sql("UPDATE applications SET updated_at_ms = $1 WHERE number = $2 AND state = $3"),
+    )
+    .bind(now_ms())
+    .bind(number)
+    .bind(state.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(StoreError::Conflict(format!(
+            "application {number} is no longer {}; reload it",
+            state.as_str()
+        )));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Names a conflict check compares against: the enterprise's code and names, its group,
     /// and the codes and names of the associations it belongs to.
@@ -305,6 +331,19 @@ impl Store {
         let now = now_ms();
         let due = now + review_days * 86_400_000;
         let mut tx = self.pool.begin().await?;
+        lock_application(self, &mut tx, number, State::UnderReview).await?;
+        let assigned: i64 = sqlx::query(&self.sql(
+            "SELECT COUNT(*) FROM assignments WHERE application_number = $1 AND status <> 'replaced'",
+        ))
+        .bind(number)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        if assigned > 0 {
+            return Err(StoreError::Conflict(format!(
+                "application {number} already has experts assigned; a conflicted expert is replaced automatically"
+            )));
+        }
         for expert in &picked {
             sqlx::query(&self.sql(
                 "INSERT INTO assignments (application_number, expert, seed, assigned_at_ms, due_at_ms, status) VALUES ($1, $2, $3, $4, $5, 'active')",

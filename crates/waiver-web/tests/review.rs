@@ -1066,7 +1066,74 @@ async fn every_role_on_every_review_endpoint(app: &App) {
     }
 }
 
+async fn concurrent_assignments_and_decisions_happen_once(app: &App) {
+    let t = team(app).await;
+    let officer = app.token(Role::Officer).to_owned();
+    let n = into_review(app, "12019090").await;
+    let uri = format!("/api/v1/applications/{n}/assign");
+    let calls = (0..8).map(|i| {
+        let body = format!(r#"{{"seed":"{i}"}}"#);
+        let (uri, officer) = (uri.clone(), officer.clone());
+        async move { app.call("POST", &uri, Some(&officer), Some(&body)).await.0 }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    assert_eq!(
+        statuses.iter().filter(|s| s.as_u16() == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| matches!(s.as_u16(), 201 | 409)),
+        "{statuses:?}"
+    );
+    let (_, asg) = app
+        .call(
+            "GET",
+            &format!("/api/v1/applications/{n}/assignments"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(asg.as_array().unwrap().len(), 3, "{asg}");
+    for e in names(&asg, "active") {
+        app.call(
+            "POST",
+            &format!("/api/v1/applications/{n}/scores"),
+            Some(t.expert(&e)),
+            Some(&sheet(4, "approve", None)),
+        )
+        .await;
+    }
+    let decision = json!({ "outcome": "approve", "reasons": {
+        "commercial_need": "a", "contract_credibility": "b", "plan_feasibility": "c" } })
+    .to_string();
+    let uri = format!("/api/v1/applications/{n}/decision");
+    let calls = (0..6).map(|_| {
+        let (uri, officer, decision) = (uri.clone(), officer.clone(), decision.clone());
+        async move {
+            app.call("POST", &uri, Some(&officer), Some(&decision))
+                .await
+                .0
+        }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    assert_eq!(
+        statuses.iter().filter(|s| s.as_u16() == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    let (_, list) = app
+        .call("GET", "/api/v1/allowances", Some(&officer), None)
+        .await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "one allowance: {list}"
+    );
+}
+
 both!(
+    concurrent_assignments_and_decisions_happen_once,
     an_application_lives_from_review_to_allowance_appeal_and_redating,
     a_product_exclusion_lifts_the_layers_for_every_importer,
     a_rejection_within_the_appeal_period_is_upheld_and_overdue_reviews_escalate,

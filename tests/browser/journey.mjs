@@ -187,6 +187,8 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   await o.page.click(`form[action="/applications/${app}/decide"] button`);
   await o.page.waitForURL(`${base}/applications/${app}`);
   const decided = await o.page.content();
+  await o.page.goto(`${base}/programmes/CN-2020-MKT/sla`);
+  await check(o.page, 'sla', lang);
   if (!decided.includes(lang === 'zh' ? '已批准' : 'Approved')) failures.push(`${lang} journey: not approved`);
   await o.context.close();
 

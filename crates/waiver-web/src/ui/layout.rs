@@ -60,6 +60,9 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                                 @if matches!(role, Some(Role::Applicant | Role::Officer | Role::Customs | Role::Admin)) {
                                     li { a href="/allowances" { (ctx.t("nav.allowances")) } }
                                 }
+                                @if matches!(role, Some(Role::Officer | Role::Analyst | Role::Admin)) {
+                                    li { a href="/programmes/CN-2020-MKT/sla" { (ctx.t("nav.sla")) } }
+                                }
                                 @if role.is_some() {
                                     li { a href="/notifications" { (ctx.t("nav.notifications")) } }
                                 }

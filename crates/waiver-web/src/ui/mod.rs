@@ -72,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/allowances", get(allowances))
         .route("/allowances/{number}", get(allowance))
         .route("/notifications", get(notifications))
+        .route("/programmes/{id}/sla", get(sla))
 }
 
 #[derive(Deserialize, Default)]
@@ -804,5 +805,65 @@ async fn notifications(
         }
     };
     let title = c.t("notes.title");
+    respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+/// Service levels of a programme for officers and analysts: applications per state (a bar
+/// chart), ages, overdue reviews, decisions per week.
+async fn sla(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let c = ctx(
+        caller,
+        &headers,
+        q.lang.as_deref(),
+        format!("/programmes/{id}/sla"),
+    )
+    .await;
+    if !may(&c, Action::ReadSla) {
+        return refused(&c);
+    }
+    match s.store.programme(&id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(&c),
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    }
+    let sla = match s.store.sla(&id, crate::review::now_ms()).await {
+        Ok(x) => x,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let max = sla.by_state.values().copied().max().unwrap_or(1).max(1);
+    let rows = sla.by_state.len().max(1);
+    let days = |d: Option<i64>| d.map_or("–".to_owned(), |d| d.to_string());
+    let body = html! {
+        h2 { (c.t("sla.states")) }
+        svg.chart viewBox=(format!("0 0 100 {}", rows * 6)) role="img" aria-label=(c.t("sla.states")) {
+            @for (i, (state, n)) in sla.by_state.iter().enumerate() {
+                rect.used x="35" y=(i * 6 + 1) width=(format!("{}", n * 60 / max)) height="4" {}
+                text x="0" y=(i * 6 + 4) font-size="3" { (c.t(&format!("state.{state}"))) }
+                text x=(format!("{}", 36 + n * 60 / max)) y=(i * 6 + 4) font-size="3" { (n) }
+            }
+        }
+        table {
+            thead { tr { th scope="col" { (c.t("apps.state")) } th.num scope="col" { (c.t("sla.count")) } } }
+            tbody { @for (state, n) in &sla.by_state { tr { td { (c.t(&format!("state.{state}"))) } td.num { (n) } } } }
+        }
+        dl.facts {
+            dt { (c.t("sla.open")) } dd { (sla.open) }
+            dt { (c.t("sla.age_median")) } dd { (days(sla.open_age_median_days)) }
+            dt { (c.t("sla.age_max")) } dd { (days(sla.open_age_max_days)) }
+            dt { (c.t("sla.overdue")) } dd { (sla.overdue_reviews) }
+            dt { (c.t("sla.decision_median")) } dd { (days(sla.decision_median_days)) }
+        }
+        h2 { (c.t("sla.per_week")) }
+        table {
+            tbody { @for (week, n) in &sla.decisions_per_week { tr { td { (week) } td.num { (n) } } } }
+        }
+    };
+    let title = format!("{} — {id}", c.t("sla.title"));
     respond(&c, StatusCode::OK, page(&c, &title, body))
 }

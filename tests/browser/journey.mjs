@@ -124,6 +124,25 @@ async function experts(page, app) {
   return page.$$eval('h2 + table tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim())));
 }
 
+// The demo's rejected application: the applicant (Jiangyuan) appeals through the form.
+{
+  const j = await signedIn('ma.jun', 'en');
+  await j.page.goto(`${base}/applications`);
+  const links = await j.page.$$eval('table tbody tr', (rows) => rows
+    .filter((r) => r.textContent.includes('02032900'))
+    .map((r) => r.querySelector('a').getAttribute('href')));
+  if (!links.length) failures.push('appeal: the rejected demo application is not listed');
+  else {
+    await j.page.goto(base + links[0]);
+    await check(j.page, 'appeal-form', 'en');
+    await j.page.fill('#grounds', 'The contract was signed on 2020-03-05; the copy is attached.');
+    await j.page.click(`form[action="${links[0]}/appeal"] button`);
+    await j.page.waitForURL(base + links[0]);
+    if (!(await j.page.content()).includes('Appealed')) failures.push('appeal: the state did not change to appealed');
+  }
+  await j.context.close();
+}
+
 for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   const a = await signedIn('li.wei', lang);
   await a.page.goto(`${base}/applications/new`);

@@ -344,6 +344,15 @@ pub async fn workflow_panel(s: &AppState, c: &Ctx, a: &Application) -> Markup {
                 button.primary type="submit" { (c.t("form.conflict.submit")) }
             }
         }
+        @if permits(role, Action::Appeal) && matches!(a.state, St::Rejected | St::PartiallyApproved) {
+            h2 { (c.t("form.appeal")) }
+            form.stack method="post" action=(action("appeal")) {
+                input type="hidden" name="csrf" value=(c.csrf);
+                label for="grounds" { (c.t("form.appeal.grounds")) }
+                textarea id="grounds" name="grounds" rows="4" required {}
+                button.primary type="submit" { (c.t("form.appeal.submit")) }
+            }
+        }
         @if permits(role, Action::Decide) && a.state == St::Reviewed {
             h2 { (c.t("form.scores")) }
             table {
@@ -705,6 +714,61 @@ pub async fn decide(
                     &d,
                     contact,
                 )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await
+}
+
+pub async fn appeal(
+    State(s): State<AppState>,
+    caller: Caught,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    act(
+        s,
+        caller,
+        headers,
+        number,
+        f,
+        Action::Appeal,
+        |s, caller, a, f| async move {
+            let spec = waiver_domain::review::AppealSpec {
+                grounds: field(&f, "grounds").to_owned(),
+            };
+            spec.validate().map_err(problems_text)?;
+            let p = s
+                .store
+                .programme(&a.programme)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("programme missing")?
+                .0;
+            let d = s
+                .store
+                .decision(&a.number)
+                .await
+                .map_err(|e| e.to_string())?
+                .filter(|d| d.status == "final")
+                .ok_or("no final decision to appeal")?;
+            let decided =
+                waiver_domain::BjTime(d.final_at_ms.unwrap_or(d.decided_at_ms) / 1000 + 8 * 3600);
+            let deadline = waiver_domain::review::appeal_deadline(decided, p.spec.appeal_days);
+            if crate::applications::now() >= deadline {
+                return Err(format!(
+                    "the appeal period ended at {deadline}; the decision is final"
+                ));
+            }
+            let actor = Actor {
+                user: caller.name().to_owned(),
+                on_behalf_of: Some(a.enterprise.clone()),
+            };
+            s.store
+                .file_appeal(&actor, &a.number, &spec.grounds)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())

@@ -281,6 +281,9 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("form.granted_quantity", "Quantity granted (empty: as requested)", "批准数量（留空：按申请数量）"),
     ("form.reason", "Reason", "理由"),
     ("form.departure_reason", "Why the decision departs from the experts (if it does)", "决定与专家意见不一致的理由（如有）"),
+    ("form.appeal", "Appeal the decision", "申请复议"),
+    ("form.appeal.grounds", "Grounds of the appeal", "复议理由"),
+    ("form.appeal.submit", "File the appeal", "提交复议申请"),
     ("form.back", "Back to the application", "返回申请"),
 ];
 

@@ -69,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{number}/conflict", post(forms::conflict))
         .route("/applications/{number}/score", post(forms::score))
         .route("/applications/{number}/decide", post(forms::decide))
+        .route("/applications/{number}/appeal", post(forms::appeal))
         .route("/allowances", get(allowances))
         .route("/allowances/{number}", get(allowance))
         .route("/notifications", get(notifications))

@@ -13,6 +13,7 @@ pub mod applications;
 pub mod audit;
 mod db;
 pub mod decisions;
+pub mod declarations;
 pub mod programmes;
 pub mod review;
 pub mod sessions;
@@ -41,6 +42,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// A conflict with its own stable code (e.g. `declaration_exists`).
+    #[error("{message}")]
+    Rejected { code: &'static str, message: String },
     #[error("unsupported database URL `{0}`; use a file path, sqlite://PATH or postgres://…")]
     Url(String),
     #[error("password hashing failed: {0}")]

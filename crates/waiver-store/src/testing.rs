@@ -85,3 +85,59 @@ fn unique() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64);
     (nanos % 1_000_000_000) * 1000 + N.fetch_add(1, Ordering::Relaxed) % 1000
 }
+
+/// An allowance as a final decision would create it, without the review around it (test
+/// set-up): an application row for `holder` (an existing enterprise) on the seeded programme
+/// `CN-2020-MKT`, the allowance and its grant entry.
+#[allow(clippy::too_many_arguments)]
+pub async fn seed_allowance(
+    store: &Store,
+    number: &str,
+    holder: &str,
+    line: &str,
+    granted_g: i64,
+    tolerance_ppm: i64,
+    valid: (waiver_domain::BjTime, waiver_domain::BjTime),
+    scopes: &[&str],
+) -> crate::Result<()> {
+    let app = format!("APP-{number}");
+    let now = crate::now_ms();
+    let mut tx = store.pool.begin().await?;
+    sqlx::query(&store.sql(
+        "INSERT INTO applications (number, programme_id, enterprise_code, filed_by, line_code, state, spec, quantity_g, value_minor, currency, version, created_at_ms, updated_at_ms) \
+         VALUES ($1, 'CN-2020-MKT', $2, 'system', $3, 'decided', '{}', $4, 1, 'USD', 1, $5, $5)",
+    ))
+    .bind(&app)
+    .bind(holder)
+    .bind(line)
+    .bind(granted_g.max(1))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&store.sql(
+        "INSERT INTO allowances (number, application_number, programme_id, holder, line_code, unit, granted_g, tolerance_ppm, valid_from_s, valid_until_s, scopes, version, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, 'CN-2020-MKT', $3, $4, 't', $5, $6, $7, $8, $9, 1, $10, $10)",
+    ))
+    .bind(number)
+    .bind(&app)
+    .bind(holder)
+    .bind(line)
+    .bind(granted_g)
+    .bind(tolerance_ppm)
+    .bind(valid.0 .0)
+    .bind(valid.1 .0)
+    .bind(serde_json::to_string(scopes).unwrap_or_default())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&store.sql(
+        "INSERT INTO allowance_entries (allowance_number, kind, quantity_g, cause, at_ms) VALUES ($1, 'grant', $2, 'test set-up', $3)",
+    ))
+    .bind(number)
+    .bind(granted_g)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -36,6 +36,10 @@ pub enum Action {
     /// Published rules, exclusions and aggregate decisions: no login needed.
     ReadPublic,
     ReadSla,
+    /// Submit, amend and cancel declarations (customs, or the customs system's API token).
+    Declare,
+    /// Read recorded declarations; importers are narrowed to their own.
+    ReadDeclarations,
 }
 
 impl Action {
@@ -67,6 +71,8 @@ impl Action {
             Action::ManagePolicy => "publish policy changes",
             Action::ReadPublic => "read the public register",
             Action::ReadSla => "read service-level figures",
+            Action::Declare => "submit, amend or cancel declarations (customs only)",
+            Action::ReadDeclarations => "read declarations",
         }
     }
 }
@@ -107,6 +113,11 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         ),
         Action::ReadPublic => true,
         Action::ReadSla => matches!(role, Some(Role::Officer | Role::Admin | Role::Analyst)),
+        Action::Declare => role == Some(Role::Customs),
+        Action::ReadDeclarations => matches!(
+            role,
+            Some(Role::Applicant | Role::Officer | Role::Customs | Role::Admin)
+        ),
     }
 }
 

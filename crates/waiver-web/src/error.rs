@@ -10,7 +10,8 @@ use waiver_store::StoreError;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable, machine-readable: `bad_request`, `invalid_json`, `validation`, `unauthenticated`,
-    /// `forbidden`, `not_found`, `conflict`, `payload_too_large`, `internal`.
+    /// `forbidden`, `not_found`, `conflict`, `declaration_exists`, `declaration_cancelled`,
+    /// `payload_too_large`, `internal`.
     pub code: &'static str,
     /// What is wrong and how to fix it.
     pub message: String,
@@ -87,6 +88,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::NotFound(m) => ApiError::not_found(m),
+            StoreError::Rejected { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
             StoreError::Invalid(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", m)
             }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod applications;
 pub mod attachments;
 pub mod auth;
+pub mod declarations;
 pub mod error;
 pub mod limits;
 pub mod metrics;
@@ -140,6 +141,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/programmes/{id}/sla", get(review::sla))
         .route("/assess", post(review::assess_line))
+        .route("/declarations", post(declarations::submit))
+        .route("/declarations/{number}", get(declarations::get))
+        .route("/declarations/{number}/cancel", post(declarations::cancel))
+        .route("/declarations/{number}/amend", post(declarations::amend))
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/enterprises/{code}", get(api::get_enterprise))
         .route("/me", get(api::me))

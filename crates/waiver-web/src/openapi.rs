@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Waiver API", version = "1", description = "Tariff exclusions: programmes, applications, allowances. Errors are one envelope: {\"error\":{\"code\",\"message\",\"field\"}}."),
+    info(title = "Waiver API", version = "1", description = "Tariff exclusions: programmes, applications, allowances, declarations. Errors are one envelope: {\"error\":{\"code\",\"message\",\"field\"}}."),
     paths(crate::api::healthz, crate::api::list_programmes, crate::api::get_programme, crate::api::create_programme, crate::api::me, crate::api::audit_trail,
         crate::applications::file, crate::applications::list, crate::applications::get, crate::applications::amend,
         crate::applications::submit, crate::applications::withdraw, crate::applications::screen,
@@ -18,11 +18,14 @@ use utoipa::{Modify, OpenApi};
         crate::review::countersign, crate::review::appeal, crate::review::get_appeal, crate::review::reconsider, crate::review::allowances,
         crate::review::allowance, crate::review::policy_changes, crate::review::publish_policy_change, crate::review::notifications,
         crate::review::register_exclusions, crate::review::register_exclusions_csv, crate::review::register_decisions,
-        crate::review::register_decisions_csv, crate::review::sla, crate::review::assess_line),
+        crate::review::register_decisions_csv, crate::review::sla, crate::review::assess_line,
+        crate::declarations::submit, crate::declarations::get, crate::declarations::cancel, crate::declarations::amend),
     components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorBody, crate::api::ProgrammeOut, crate::api::ProgrammeList, crate::api::Health,
         crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn, crate::api::EnterpriseOut,
         crate::review::InterestIn, crate::review::AssignIn, crate::review::ConflictIn, crate::review::ReviewOut, crate::review::AllowanceList,
-        crate::review::ExclusionRegister, crate::review::DecisionRegister, crate::review::AssessIn, crate::review::AssessOut)),
+        crate::review::ExclusionRegister, crate::review::DecisionRegister, crate::review::AssessIn, crate::review::AssessOut,
+        crate::declarations::DeclarationIn, crate::declarations::DeclarationLineIn, crate::declarations::DeclarationOut, crate::declarations::DeclarationLineOut,
+        crate::declarations::AllowanceRef, crate::declarations::DeclarationView)),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;

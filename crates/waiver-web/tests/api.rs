@@ -29,6 +29,12 @@ async fn every_role_on_every_endpoint(app: &App) {
     let accept = r#"{"decision":"accept"}"#.to_owned();
     let sign_in = r#"{"username":"nobody","password":"wrong password"}"#.to_owned();
     let none = None::<String>;
+    let declaration = |quantity: &str| {
+        serde_json::json!({"number": "DEC-MATRIX-1", "importer": "3700HS0001", "declared_at": "2020-06-01",
+            "lines": [{"line": 1, "code": "12019010", "origin": "US", "quantity": quantity, "unit": "t",
+                "customs_value": "400000", "currency": "USD"}]})
+        .to_string()
+    };
     // (method, uri, body, expected status for: anonymous, applicant, expert, officer, customs,
     // analyst, admin). Rows run in order: the draft is amended, submitted, screened, withdrawn.
     let cases: Vec<(&str, String, Option<String>, [u16; 7])> = vec![
@@ -137,6 +143,32 @@ async fn every_role_on_every_endpoint(app: &App) {
             "/api/v1/applications/APP-2099-000001".into(),
             none.clone(),
             [401, 404, 404, 404, 403, 403, 404],
+        ),
+        // Declarations: customs submits, amends and cancels; the importer, customs and officers
+        // read.
+        (
+            "POST",
+            "/api/v1/declarations".into(),
+            Some(declaration("1000")),
+            [401, 403, 403, 403, 201, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/declarations/DEC-MATRIX-1".into(),
+            none.clone(),
+            [401, 200, 403, 200, 200, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/declarations/DEC-MATRIX-1/amend".into(),
+            Some(declaration("900")),
+            [401, 403, 403, 403, 200, 403, 403],
+        ),
+        (
+            "POST",
+            "/api/v1/declarations/DEC-MATRIX-1/cancel".into(),
+            none.clone(),
+            [401, 403, 403, 403, 200, 403, 403],
         ),
         // Five wrong passwords for one username lock it: the sixth attempt is refused.
         (

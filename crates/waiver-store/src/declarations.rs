@@ -1,0 +1,560 @@
+//! Declarations draw down allowances, exactly once (issue 5).
+//!
+//! Everything one declaration does happens in ONE transaction: the allowances it claims are
+//! locked (`SELECT … FOR UPDATE` on PostgreSQL, in number order so two declarations never wait
+//! on each other; SQLite has one connection and so one writer), the caller's pure computation
+//! decides the answer from the allowances as they stand, the draws are appended to the ledger
+//! and `allowances.used_g` moves with them under a conditional update that refuses any overdraw,
+//! the declaration (request and answer, for exact replays) and its lines are inserted, and the
+//! audit entry is appended. The write path is [`Store::submit_declaration`],
+//! [`Store::amend_declaration`] and [`Store::cancel_declaration`] only, so commits can later be
+//! batched behind them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+use waiver_domain::drawdown::AllowanceState;
+use waiver_domain::BjTime;
+
+use crate::audit::{self, Actor, Change};
+use crate::{now_ms, Dialect, Result, Store, StoreError};
+
+/// A declaration as the store needs it: the parsed identity, the claimed allowances and the
+/// request in canonical JSON (two requests are the same declaration when these are equal).
+#[derive(Clone, Debug)]
+pub struct NewDeclaration {
+    pub number: String,
+    pub importer: String,
+    pub declared_at: BjTime,
+    pub request: String,
+    /// Allowance numbers named by its lines, in any order, possibly repeated.
+    pub claims: Vec<String>,
+}
+
+/// One assessed line as stored; `covered_g > 0` with an allowance is a draw.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LineRecord {
+    pub line_no: u32,
+    pub code: String,
+    pub origin: String,
+    pub allowance: Option<String>,
+    pub covered_g: i64,
+    pub uncovered_g: i64,
+    pub base_duty_fen: i64,
+    pub additional_duty_fen: i64,
+    pub excluded_duty_fen: i64,
+    pub vat_fen: i64,
+    pub total_fen: i64,
+}
+
+/// What the caller's computation decided.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The answer as sent to the client (JSON text), stored for replays.
+    pub answer: String,
+    pub total_fen: i64,
+    pub lines: Vec<LineRecord>,
+}
+
+/// The result of a submission or amendment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Newly recorded; the answer just computed.
+    Created(String),
+    /// The identical request was already recorded; the original answer.
+    Replayed(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeclarationRecord {
+    pub number: String,
+    pub importer: String,
+    pub declared_at: BjTime,
+    pub revision: i64,
+    /// `accepted` or `cancelled`.
+    pub status: String,
+    pub request: String,
+    pub answer: String,
+    pub total_fen: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// An allowance's stored balance against its ledger (for consistency checks).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LedgerCheck {
+    pub allowance: String,
+    pub ceiling_g: i64,
+    /// `allowances.used_g`.
+    pub used_g: i64,
+    /// The sum of its draw and reversal entries.
+    pub entries_used_g: i64,
+}
+
+fn cause(number: &str, revision: i64) -> String {
+    format!("declaration {number} revision {revision}")
+}
+
+const DECLARATION_SELECT: &str = "SELECT number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms FROM declarations WHERE number = $1";
+
+fn record(r: &sqlx::any::AnyRow) -> Result<DeclarationRecord> {
+    Ok(DeclarationRecord {
+        number: r.try_get(0)?,
+        importer: r.try_get(1)?,
+        declared_at: BjTime(r.try_get(2)?),
+        revision: r.try_get(3)?,
+        status: r.try_get(4)?,
+        request: r.try_get(5)?,
+        answer: r.try_get(6)?,
+        total_fen: r.try_get(7)?,
+        created_at_ms: r.try_get(8)?,
+        updated_at_ms: r.try_get(9)?,
+    })
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
+}
+
+impl Store {
+    fn for_update(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        }
+    }
+
+    async fn declaration_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        number: &str,
+        lock: bool,
+    ) -> Result<Option<DeclarationRecord>> {
+        let sql = format!(
+            "{DECLARATION_SELECT}{}",
+            if lock { self.for_update() } else { "" }
+        );
+        let row = sqlx::query(&self.sql_owned(sql))
+            .bind(number)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// Locks the allowances named (in number order) and returns them as they stand; numbers
+    /// that do not exist are absent from the map.
+    async fn lock_allowances(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        numbers: impl IntoIterator<Item = String>,
+    ) -> Result<BTreeMap<String, AllowanceState>> {
+        let mut sorted: Vec<String> = numbers.into_iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let sql = self.sql_owned(format!(
+            "SELECT number, holder, line_code, granted_g, tolerance_ppm, used_g, valid_from_s, valid_until_s, scopes FROM allowances WHERE number = $1{}",
+            self.for_update()
+        ));
+        let mut out = BTreeMap::new();
+        for n in sorted {
+            let Some(r) = sqlx::query(&sql).bind(&n).fetch_optional(&mut **tx).await? else {
+                continue;
+            };
+            let scopes: String = r.try_get(8)?;
+            out.insert(
+                n,
+                AllowanceState {
+                    number: r.try_get(0)?,
+                    holder: r.try_get(1)?,
+                    line: r.try_get(2)?,
+                    granted_g: r.try_get(3)?,
+                    tolerance_ppm: r.try_get(4)?,
+                    used_g: r.try_get(5)?,
+                    valid_from: BjTime(r.try_get(6)?),
+                    valid_until: BjTime(r.try_get(7)?),
+                    scopes: serde_json::from_str(&scopes)
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Appends one ledger entry and moves `used_g` with it; a draw that would pass granted +
+    /// tolerance is refused here too (the domain decided it would not, so this is a backstop).
+    async fn move_used(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        allowance: &str,
+        kind: &str,
+        quantity_g: i64,
+        cause: &str,
+        now: i64,
+    ) -> Result<()> {
+        let moved = sqlx::query(&self.sql(
+            "UPDATE allowances SET used_g = used_g + $1 WHERE number = $2 AND used_g + $1 >= 0 \
+             AND used_g + $1 <= granted_g + (granted_g * tolerance_ppm) / 1000000",
+        ))
+        .bind(quantity_g)
+        .bind(allowance)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            return Err(StoreError::Conflict(format!(
+                "allowance {allowance}: {kind} of {quantity_g} g refused, it would leave the ledger outside 0..=granted + tolerance"
+            )));
+        }
+        sqlx::query(&self.sql(
+            "INSERT INTO allowance_entries (allowance_number, kind, quantity_g, cause, at_ms) VALUES ($1, $2, $3, $4, $5)",
+        ))
+        .bind(allowance)
+        .bind(kind)
+        .bind(quantity_g)
+        .bind(cause)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// What each allowance still has drawn under `cause`.
+    async fn drawn_under(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        cause: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT allowance_number, CAST(SUM(quantity_g) AS BIGINT) FROM allowance_entries WHERE cause = $1 \
+             AND kind IN ('draw', 'reversal') GROUP BY allowance_number ORDER BY allowance_number",
+        ))
+        .bind(cause)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let q: i64 = r.try_get(1)?;
+            if q != 0 {
+                out.push((r.try_get(0)?, q));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn write_lines(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        number: &str,
+        revision: i64,
+        lines: &[LineRecord],
+        now: i64,
+    ) -> Result<()> {
+        let c = cause(number, revision);
+        for l in lines {
+            if let (Some(a), true) = (&l.allowance, l.covered_g > 0) {
+                self.move_used(tx, a, "draw", l.covered_g, &c, now).await?;
+            }
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from("INSERT INTO declaration_lines (declaration_number, line_no, code, origin, allowance_number, covered_g, uncovered_g, base_duty_fen, additional_duty_fen, excluded_duty_fen, vat_fen, total_fen) VALUES ");
+        for i in 0..lines.len() {
+            let b = i * 12;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for j in 1..=12 {
+                if j > 1 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", b + j));
+            }
+            sql.push(')');
+        }
+        let sql = self.sql_owned(sql);
+        let mut q = sqlx::query(&sql);
+        for l in lines {
+            q = q
+                .bind(number)
+                .bind(i64::from(l.line_no))
+                .bind(&l.code)
+                .bind(&l.origin)
+                .bind(&l.allowance)
+                .bind(l.covered_g)
+                .bind(l.uncovered_g)
+                .bind(l.base_duty_fen)
+                .bind(l.additional_duty_fen)
+                .bind(l.excluded_duty_fen)
+                .bind(l.vat_fen)
+                .bind(l.total_fen);
+        }
+        q.execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    fn draws_summary(lines: &[LineRecord]) -> serde_json::Value {
+        serde_json::Value::Array(
+            lines
+                .iter()
+                .filter(|l| l.allowance.is_some() && l.covered_g > 0)
+                .map(|l| serde_json::json!({ "line": l.line_no, "allowance": l.allowance, "covered_g": l.covered_g }))
+                .collect(),
+        )
+    }
+
+    /// Records a declaration, drawing what `compute` decides from the allowances it claims (as
+    /// they stand, locked). An identical re-send returns the original answer; the same number
+    /// with different content is a conflict.
+    pub async fn submit_declaration<F>(
+        &self,
+        actor: &Actor,
+        d: &NewDeclaration,
+        compute: F,
+    ) -> Result<Submitted>
+    where
+        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome>,
+    {
+        // A concurrent identical submission on PostgreSQL loses the race on the unique number;
+        // the second attempt then finds it and replays it.
+        match self.try_submit(actor, d, &compute).await {
+            Err(e) if is_unique_violation(&e) => self.try_submit(actor, d, &compute).await,
+            other => other,
+        }
+    }
+
+    async fn try_submit<F>(
+        &self,
+        actor: &Actor,
+        d: &NewDeclaration,
+        compute: &F,
+    ) -> Result<Submitted>
+    where
+        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome>,
+    {
+        let mut tx = self.pool.begin().await?;
+        if let Some(old) = self.declaration_in(&mut tx, &d.number, false).await? {
+            tx.rollback().await?;
+            return replay(old, d);
+        }
+        let states = self
+            .lock_allowances(&mut tx, d.claims.iter().cloned())
+            .await?;
+        let out = compute(&states)?;
+        let now = now_ms();
+        sqlx::query(&self.sql(
+            "INSERT INTO declarations (number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, 1, 'accepted', $4, $5, $6, $7, $7)",
+        ))
+        .bind(&d.number)
+        .bind(&d.importer)
+        .bind(d.declared_at.0)
+        .bind(&d.request)
+        .bind(&out.answer)
+        .bind(out.total_fen)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        self.write_lines(&mut tx, &d.number, 1, &out.lines, now)
+            .await?;
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "declaration",
+                entity_id: &d.number,
+                action: "submit",
+                before: serde_json::Value::Null,
+                after: serde_json::json!({ "importer": d.importer, "revision": 1, "total_fen": out.total_fen, "draws": Self::draws_summary(&out.lines) }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Submitted::Created(out.answer))
+    }
+
+    /// Replaces an accepted declaration with a new revision, atomically: its draws are reversed
+    /// and the new content is assessed and drawn in the same transaction. Re-sending the
+    /// identical amendment replays its answer.
+    pub async fn amend_declaration<F>(
+        &self,
+        actor: &Actor,
+        d: &NewDeclaration,
+        compute: F,
+    ) -> Result<Submitted>
+    where
+        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome>,
+    {
+        let mut tx = self.pool.begin().await?;
+        let Some(old) = self.declaration_in(&mut tx, &d.number, true).await? else {
+            return Err(StoreError::NotFound(format!(
+                "no declaration {}; submit it first",
+                d.number
+            )));
+        };
+        if old.request == d.request || old.status != "accepted" {
+            tx.rollback().await?;
+            return replay(old, d);
+        }
+        if old.importer != d.importer {
+            return Err(StoreError::Conflict(format!(
+                "declaration {} was declared by {}; an amendment cannot change the importer",
+                d.number, old.importer
+            )));
+        }
+        let old_cause = cause(&d.number, old.revision);
+        let drawn = self.drawn_under(&mut tx, &old_cause).await?;
+        let claims = drawn
+            .iter()
+            .map(|(a, _)| a.clone())
+            .chain(d.claims.iter().cloned());
+        self.lock_allowances(&mut tx, claims).await?;
+        let now = now_ms();
+        for (a, q) in &drawn {
+            self.move_used(&mut tx, a, "reversal", -q, &old_cause, now)
+                .await?;
+        }
+        let states = self
+            .lock_allowances(&mut tx, d.claims.iter().cloned())
+            .await?;
+        let out = compute(&states)?;
+        let revision = old.revision + 1;
+        sqlx::query(&self.sql("DELETE FROM declaration_lines WHERE declaration_number = $1"))
+            .bind(&d.number)
+            .execute(&mut *tx)
+            .await?;
+        self.write_lines(&mut tx, &d.number, revision, &out.lines, now)
+            .await?;
+        sqlx::query(&self.sql(
+            "UPDATE declarations SET revision = $1, request = $2, answer = $3, total_fen = $4, declared_at_s = $5, updated_at_ms = $6 WHERE number = $7",
+        ))
+        .bind(revision)
+        .bind(&d.request)
+        .bind(&out.answer)
+        .bind(out.total_fen)
+        .bind(d.declared_at.0)
+        .bind(now)
+        .bind(&d.number)
+        .execute(&mut *tx)
+        .await?;
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "declaration",
+                entity_id: &d.number,
+                action: "amend",
+                before: serde_json::json!({ "revision": old.revision, "total_fen": old.total_fen, "reversed": drawn }),
+                after: serde_json::json!({ "revision": revision, "total_fen": out.total_fen, "draws": Self::draws_summary(&out.lines) }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Submitted::Created(out.answer))
+    }
+
+    /// Cancels a declaration and reverses every draw it made. Cancelling again changes nothing
+    /// and returns the record as it is.
+    pub async fn cancel_declaration(
+        &self,
+        actor: &Actor,
+        number: &str,
+    ) -> Result<DeclarationRecord> {
+        let mut tx = self.pool.begin().await?;
+        let Some(mut rec) = self.declaration_in(&mut tx, number, true).await? else {
+            return Err(StoreError::NotFound(format!("no declaration {number}")));
+        };
+        if rec.status == "cancelled" {
+            tx.rollback().await?;
+            return Ok(rec);
+        }
+        let c = cause(number, rec.revision);
+        let drawn = self.drawn_under(&mut tx, &c).await?;
+        self.lock_allowances(&mut tx, drawn.iter().map(|(a, _)| a.clone()))
+            .await?;
+        let now = now_ms();
+        for (a, q) in &drawn {
+            self.move_used(&mut tx, a, "reversal", -q, &c, now).await?;
+        }
+        sqlx::query(&self.sql(
+            "UPDATE declarations SET status = 'cancelled', updated_at_ms = $1 WHERE number = $2",
+        ))
+        .bind(now)
+        .bind(number)
+        .execute(&mut *tx)
+        .await?;
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "declaration",
+                entity_id: number,
+                action: "cancel",
+                before: serde_json::json!({ "status": "accepted", "revision": rec.revision }),
+                after: serde_json::json!({ "status": "cancelled", "reversed": drawn }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        rec.status = "cancelled".into();
+        rec.updated_at_ms = now;
+        Ok(rec)
+    }
+
+    pub async fn declaration(&self, number: &str) -> Result<Option<DeclarationRecord>> {
+        let row = sqlx::query(&self.sql(DECLARATION_SELECT))
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// Every allowance's stored `used_g` beside the sum of its ledger entries and its ceiling.
+    pub async fn ledger_checks(&self) -> Result<Vec<LedgerCheck>> {
+        let rows = sqlx::query(
+            "SELECT a.number, a.granted_g + (a.granted_g * a.tolerance_ppm) / 1000000, a.used_g, \
+             CAST(COALESCE((SELECT SUM(e.quantity_g) FROM allowance_entries e WHERE e.allowance_number = a.number AND e.kind IN ('draw', 'reversal')), 0) AS BIGINT) \
+             FROM allowances a ORDER BY a.number",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LedgerCheck {
+                    allowance: r.try_get(0)?,
+                    ceiling_g: r.try_get(1)?,
+                    used_g: r.try_get(2)?,
+                    entries_used_g: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn replay(old: DeclarationRecord, d: &NewDeclaration) -> Result<Submitted> {
+    if old.status != "accepted" {
+        return Err(StoreError::Rejected {
+            code: "declaration_cancelled",
+            message: format!(
+                "declaration {} was cancelled; a cancelled number cannot be used again",
+                d.number
+            ),
+        });
+    }
+    if old.request == d.request {
+        Ok(Submitted::Replayed(old.answer))
+    } else {
+        Err(StoreError::Rejected {
+            code: "declaration_exists",
+            message: format!(
+                "declaration {} was already submitted with different content; amend it (POST /api/v1/declarations/{}/amend) or use a new number",
+                d.number, d.number
+            ),
+        })
+    }
+}

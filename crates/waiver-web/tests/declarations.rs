@@ -1,0 +1,450 @@
+//! Declarations draw down allowances, on SQLite and PostgreSQL: the contract, exactly-once
+//! replays, the split, every refusal with its note, cancellation and amendment, and 64
+//! concurrent clients against one allowance and against many with no overdraw.
+
+mod common;
+
+use common::App;
+use serde_json::{json, Value};
+use waiver_domain::accounts::Role;
+use waiver_domain::BjTime;
+
+const HOLDER: &str = "3700HS0001";
+
+async fn allowance(app: &App, number: &str, holder: &str, granted_t: i64, tolerance_ppm: i64) {
+    waiver_store::testing::seed_allowance(
+        &app.state.store,
+        number,
+        holder,
+        "12019010",
+        granted_t * 1_000_000,
+        tolerance_ppm,
+        (
+            BjTime::parse_instant("2020-03-01").unwrap(),
+            BjTime::parse_instant("2021-03-01").unwrap(),
+        ),
+        &["l301"],
+    )
+    .await
+    .unwrap();
+}
+
+fn line(n: u32, tonnes: &str, allowance: Option<&str>) -> Value {
+    let mut l = json!({"line": n, "code": "12019010", "origin": "US", "quantity": tonnes, "unit": "t",
+        "customs_value": "400000", "currency": "USD"});
+    if let Some(a) = allowance {
+        l["allowance"] = json!(a);
+    }
+    l
+}
+
+fn declaration(number: &str, importer: &str, at: &str, lines: Vec<Value>) -> String {
+    json!({"number": number, "importer": importer, "declared_at": at, "lines": lines}).to_string()
+}
+
+async fn declare(app: &App, body: &str) -> (u16, Value) {
+    let (s, v) = app
+        .call(
+            "POST",
+            "/api/v1/declarations",
+            Some(app.token(Role::Customs)),
+            Some(body),
+        )
+        .await;
+    (s.as_u16(), v)
+}
+
+async fn used_g(app: &App, number: &str) -> i64 {
+    let (s, a) = app
+        .call(
+            "GET",
+            &format!("/api/v1/allowances/{number}"),
+            Some(app.token(Role::Customs)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{a}");
+    a["used_g"].as_i64().unwrap()
+}
+
+async fn ledgers_balance(app: &App) {
+    for c in app.state.store.ledger_checks().await.unwrap() {
+        assert_eq!(c.used_g, c.entries_used_g, "{c:?}");
+        assert!(c.used_g >= 0 && c.used_g <= c.ceiling_g, "{c:?}");
+    }
+}
+
+async fn a_declaration_draws_once_splits_notes_refusals_and_cancels(app: &App) {
+    app.add_enterprise("3200JY0002", "Jiayue (fictional)", None)
+        .await;
+    allowance(app, "WVR-2020-000001", HOLDER, 1000, 100_000).await; // 1 100 t with tolerance
+    allowance(app, "WVR-2020-000002", "3200JY0002", 1000, 0).await;
+    let body = declaration(
+        "DEC-1",
+        HOLDER,
+        "2020-06-01",
+        vec![
+            line(1, "600", Some("WVR-2020-000001")),
+            line(2, "600", Some("WVR-2020-000001")),
+            line(3, "10", Some("WVR-2020-000002")),
+            line(4, "10", Some("WVR-2099-999999")),
+            line(5, "10", None),
+        ],
+    );
+    let (s, a) = declare(app, &body).await;
+    assert_eq!(s, 201, "{a}");
+    let l = &a["lines"];
+    assert_eq!(l[0]["covered_quantity"], "600");
+    assert_eq!(l[0]["uncovered_quantity"], "0");
+    assert_eq!(l[0]["allowance"]["remaining"], "500");
+    assert_eq!(l[1]["covered_quantity"], "500");
+    assert_eq!(l[1]["uncovered_quantity"], "100");
+    assert_eq!(l[1]["allowance"]["remaining"], "0");
+    assert!(
+        l[1]["notes"][0].as_str().unwrap().contains("only part"),
+        "{a}"
+    );
+    assert!(
+        l[2]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("held by 3200JY0002"),
+        "{a}"
+    );
+    assert!(
+        l[3]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{a}"
+    );
+    assert_eq!(l[2]["covered_quantity"], "0");
+    assert!(l[4].get("allowance").is_none(), "{a}");
+    // The covered line has its l301 layers lifted; the refused line pays them.
+    assert_ne!(l[0]["excluded_duty_cny"], "0.00");
+    assert_eq!(l[2]["excluded_duty_cny"], "0.00");
+    let lifted: Vec<&Value> = l[0]["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["status"] == "lifted")
+        .collect();
+    assert!(!lifted.is_empty(), "{a}");
+    let total: i64 = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            let t = x["total_cny"].as_str().unwrap().replace('.', "");
+            t.parse::<i64>().unwrap()
+        })
+        .sum();
+    assert_eq!(
+        a["total_cny"]
+            .as_str()
+            .unwrap()
+            .replace('.', "")
+            .parse::<i64>()
+            .unwrap(),
+        total
+    );
+    assert_eq!(used_g(app, "WVR-2020-000001").await, 1_100_000_000);
+
+    // Exactly once: the identical re-send replays the answer; different content is refused.
+    let (s, again) = declare(app, &body).await;
+    assert_eq!((s, &again), (200, &a));
+    let other = declaration("DEC-1", HOLDER, "2020-06-01", vec![line(1, "1", None)]);
+    let (s, e) = declare(app, &other).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("declaration_exists")),
+        "{e}"
+    );
+    assert_eq!(used_g(app, "WVR-2020-000001").await, 1_100_000_000);
+
+    // Wrong line, expired, not yet valid, exhausted.
+    let mut wrong = line(1, "1", Some("WVR-2020-000001"));
+    wrong["code"] = json!("12019090");
+    let (s, a2) = declare(
+        app,
+        &declaration("DEC-2", HOLDER, "2020-06-01", vec![wrong]),
+    )
+    .await;
+    assert_eq!(s, 201, "{a2}");
+    assert!(
+        a2["lines"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("covers tariff line 12019010"),
+        "{a2}"
+    );
+    let (_, a3) = declare(
+        app,
+        &declaration(
+            "DEC-3",
+            HOLDER,
+            "2021-03-01",
+            vec![line(1, "1", Some("WVR-2020-000001"))],
+        ),
+    )
+    .await;
+    assert!(
+        a3["lines"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{a3}"
+    );
+    let (_, a4) = declare(
+        app,
+        &declaration(
+            "DEC-4",
+            HOLDER,
+            "2020-02-01",
+            vec![line(1, "1", Some("WVR-2020-000001"))],
+        ),
+    )
+    .await;
+    assert!(
+        a4["lines"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("not valid before"),
+        "{a4}"
+    );
+    let (_, a5) = declare(
+        app,
+        &declaration(
+            "DEC-5",
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "1", Some("WVR-2020-000001"))],
+        ),
+    )
+    .await;
+    assert!(
+        a5["lines"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("exhausted"),
+        "{a5}"
+    );
+
+    // Cancel reverses every draw, once; the number cannot be reused.
+    let customs = app.token(Role::Customs).to_owned();
+    for _ in 0..2 {
+        let (s, c) = app
+            .call(
+                "POST",
+                "/api/v1/declarations/DEC-1/cancel",
+                Some(&customs),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (s.as_u16(), c["status"].as_str()),
+            (200, Some("cancelled")),
+            "{c}"
+        );
+        assert_eq!(used_g(app, "WVR-2020-000001").await, 0);
+    }
+    let (s, e) = declare(app, &body).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("declaration_cancelled")),
+        "{e}"
+    );
+
+    // Amendment: the old draw is reversed and the new one drawn in one step; replayable.
+    let (s, _) = declare(
+        app,
+        &declaration(
+            "DEC-6",
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "800", Some("WVR-2020-000001"))],
+        ),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(used_g(app, "WVR-2020-000001").await, 800_000_000);
+    let amended = declaration(
+        "DEC-6",
+        HOLDER,
+        "2020-06-01",
+        vec![line(1, "1100", Some("WVR-2020-000001"))],
+    );
+    for _ in 0..2 {
+        let (s, am) = app
+            .call(
+                "POST",
+                "/api/v1/declarations/DEC-6/amend",
+                Some(&customs),
+                Some(&amended),
+            )
+            .await;
+        assert_eq!(s, 200, "{am}");
+        assert_eq!(am["lines"][0]["covered_quantity"], "1100", "{am}");
+        assert_eq!(used_g(app, "WVR-2020-000001").await, 1_100_000_000);
+    }
+    let (s, g) = app
+        .call("GET", "/api/v1/declarations/DEC-6", Some(&customs), None)
+        .await;
+    assert_eq!((s.as_u16(), g["revision"].as_i64()), (200, Some(2)), "{g}");
+    let (_, al) = app
+        .call(
+            "GET",
+            "/api/v1/allowances/WVR-2020-000001",
+            Some(&customs),
+            None,
+        )
+        .await;
+    let kinds: Vec<&str> = al["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["grant", "draw", "draw", "reversal", "draw", "reversal", "draw"],
+        "{al}"
+    );
+    ledgers_balance(app).await;
+
+    // Limits and bad input get the envelope.
+    let many: Vec<Value> = (1..=201).map(|i| line(i, "1", None)).collect();
+    let (s, e) = declare(app, &declaration("DEC-7", HOLDER, "2020-06-01", many)).await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (422, Some("lines")),
+        "{e}"
+    );
+    let (s, e) = declare(
+        app,
+        &declaration(
+            &"X".repeat(33),
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "1", None)],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (422, Some("number")),
+        "{e}"
+    );
+    let mut bad = line(1, "-1", None);
+    bad["unit"] = json!("t");
+    let (s, e) = declare(app, &declaration("DEC-8", HOLDER, "2020-06-01", vec![bad])).await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (422, Some("lines[0].quantity")),
+        "{e}"
+    );
+    let (s, e) = declare(
+        app,
+        &declaration(
+            "DEC-9",
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "1", None), line(1, "1", None)],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (422, Some("lines[1].line")),
+        "{e}"
+    );
+}
+
+async fn de_minimis_waives_a_small_tax_per_declaration(app: &App) {
+    // 1 kg worth USD 10: duty and VAT are far under CNY 50 and are not collected.
+    let mut l = line(1, "1", None);
+    l["unit"] = json!("kg");
+    l["customs_value"] = json!("10");
+    let (s, a) = declare(app, &declaration("DEC-DM", HOLDER, "2020-06-01", vec![l])).await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(a["total_cny"], "0.00", "{a}");
+    assert!(
+        a["lines"][0]["notes"].to_string().contains("de minimis"),
+        "{a}"
+    );
+}
+
+/// 64 clients at once: 80 declarations of 3 t against one 100 t allowance (33 fit, one more
+/// partly), and 64 × 2 declarations spread over 16 allowances of 10 t.
+async fn concurrent_clients_never_overdraw(app: &App) {
+    allowance(app, "WVR-2020-000100", HOLDER, 100, 0).await;
+    for i in 0..16 {
+        allowance(app, &format!("WVR-2020-1{i:05}"), HOLDER, 10, 0).await;
+    }
+    let customs = app.token(Role::Customs).to_owned();
+    let one = (0..80).map(|i| {
+        let body = declaration(
+            &format!("ONE-{i}"),
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "3", Some("WVR-2020-000100"))],
+        );
+        let customs = customs.clone();
+        async move {
+            app.call("POST", "/api/v1/declarations", Some(&customs), Some(&body))
+                .await
+        }
+    });
+    let many = (0..128).map(|i| {
+        let a = format!("WVR-2020-1{:05}", i % 16);
+        let body = declaration(
+            &format!("MANY-{i}"),
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "1.5", Some(&a))],
+        );
+        let customs = customs.clone();
+        async move {
+            app.call("POST", "/api/v1/declarations", Some(&customs), Some(&body))
+                .await
+        }
+    });
+    let (one, many) = futures_util::future::join(
+        futures_util::future::join_all(one),
+        futures_util::future::join_all(many),
+    )
+    .await;
+    let mut covered_one = 0i64;
+    for (s, a) in &one {
+        assert_eq!(s.as_u16(), 201, "{a}");
+        let c = a["lines"][0]["covered_quantity"].as_str().unwrap();
+        covered_one += waiver_domain::amount::parse_scaled(c, 6).unwrap();
+    }
+    assert_eq!(covered_one, 100_000_000);
+    assert_eq!(used_g(app, "WVR-2020-000100").await, 100_000_000);
+    for (s, a) in &many {
+        assert_eq!(s.as_u16(), 201, "{a}");
+    }
+    for i in 0..16 {
+        assert_eq!(used_g(app, &format!("WVR-2020-1{i:05}")).await, 10_000_000);
+    }
+    // Every acknowledged declaration is recorded with the answer it was given.
+    for (i, (_, a)) in one.iter().enumerate() {
+        let (s, g) = app
+            .call(
+                "GET",
+                &format!("/api/v1/declarations/ONE-{i}"),
+                Some(&customs),
+                None,
+            )
+            .await;
+        assert_eq!((s.as_u16(), &g["answer"]), (200, a));
+    }
+    ledgers_balance(app).await;
+}
+
+both!(
+    a_declaration_draws_once_splits_notes_refusals_and_cancels,
+    de_minimis_waives_a_small_tax_per_declaration,
+    concurrent_clients_never_overdraw,
+);

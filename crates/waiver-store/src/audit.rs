@@ -132,6 +132,87 @@ pub(crate) async fn append(
     Ok(seq)
 }
 
+/// Appends several entries in one go (one head update, one multi-row insert): the same chain as
+/// calling [`append`] for each in order. Used by the batched declaration writer.
+pub(crate) async fn append_many(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    changes: Vec<(Actor, Change<'_>)>,
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let n = changes.len() as i64;
+    let head = sqlx::query(
+        &store.sql("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash"),
+    )
+    .bind(n)
+    .fetch_one(&mut **tx)
+    .await?;
+    let last_seq: i64 = head.try_get(0)?;
+    let mut prev_hash: String = head.try_get(1)?;
+    let at_ms = now_ms();
+    let mut entries = Vec::with_capacity(changes.len());
+    for (i, (actor, change)) in changes.into_iter().enumerate() {
+        let mut entry = AuditEntry {
+            seq: last_seq - n + 1 + i as i64,
+            at_ms,
+            actor: actor.user,
+            on_behalf_of: actor.on_behalf_of,
+            entity_type: change.entity_type.to_owned(),
+            entity_id: change.entity_id.to_owned(),
+            action: change.action.to_owned(),
+            diff: serde_json::json!({ "before": change.before, "after": change.after }).to_string(),
+            prev_hash: std::mem::take(&mut prev_hash),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        prev_hash.clone_from(&entry.hash);
+        entries.push(entry);
+    }
+    // 10 parameters a row; 200 rows stay far below either database's parameter limit.
+    for chunk in entries.chunks(200) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (seq, at_ms, actor, on_behalf_of, entity_type, entity_id, action, diff, prev_hash, hash) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 10;
+            sql.push('(');
+            for j in 1..=10 {
+                if j > 1 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", b + j));
+            }
+            sql.push(')');
+        }
+        let sql = store.sql_owned(sql);
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(e.at_ms)
+                .bind(&e.actor)
+                .bind(&e.on_behalf_of)
+                .bind(&e.entity_type)
+                .bind(&e.entity_id)
+                .bind(&e.action)
+                .bind(&e.diff)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    sqlx::query(&store.sql("UPDATE audit_head SET hash = $1 WHERE id = 1"))
+        .bind(&prev_hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
     Ok(AuditEntry {
         seq: row.try_get("seq")?,

@@ -20,6 +20,8 @@ pub enum Dialect {
 pub struct Store {
     pub(crate) pool: AnyPool,
     dialect: Dialect,
+    /// The group-commit writer for declarations (started on first use).
+    pub(crate) batcher: crate::batch::Batcher,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -58,7 +60,11 @@ impl Store {
                 .await?,
             Dialect::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
         };
-        Ok(Store { pool, dialect })
+        Ok(Store {
+            pool,
+            dialect,
+            batcher: Default::default(),
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -75,6 +81,15 @@ impl Store {
     }
 
     /// Rewrites `$1`-style placeholders to SQLite's `?1`.
+    /// The same pool and dialect with a batcher of its own (for the writer task itself).
+    pub(crate) fn without_batcher(&self) -> Store {
+        Store {
+            pool: self.pool.clone(),
+            dialect: self.dialect,
+            batcher: Default::default(),
+        }
+    }
+
     pub(crate) fn sql(&self, q: &'static str) -> Cow<'static, str> {
         match self.dialect {
             Dialect::Postgres => Cow::Borrowed(q),

@@ -92,13 +92,14 @@ pub struct LedgerCheck {
     pub entries_used_g: i64,
 }
 
-fn cause(number: &str, revision: i64) -> String {
+pub(crate) fn cause(number: &str, revision: i64) -> String {
     format!("declaration {number} revision {revision}")
 }
 
+pub(crate) const DECLARATION_COLUMNS: &str = "number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms";
 const DECLARATION_SELECT: &str = "SELECT number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms FROM declarations WHERE number = $1";
 
-fn record(r: &sqlx::any::AnyRow) -> Result<DeclarationRecord> {
+pub(crate) fn record(r: &sqlx::any::AnyRow) -> Result<DeclarationRecord> {
     Ok(DeclarationRecord {
         number: r.try_get(0)?,
         importer: r.try_get(1)?,
@@ -117,8 +118,18 @@ fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
 }
 
+pub(crate) fn draws_summary(lines: &[LineRecord]) -> serde_json::Value {
+    serde_json::Value::Array(
+        lines
+            .iter()
+            .filter(|l| l.allowance.is_some() && l.covered_g > 0)
+            .map(|l| serde_json::json!({ "line": l.line_no, "allowance": l.allowance, "covered_g": l.covered_g }))
+            .collect(),
+    )
+}
+
 impl Store {
-    fn for_update(&self) -> &'static str {
+    pub(crate) fn for_update(&self) -> &'static str {
         match self.dialect() {
             Dialect::Postgres => " FOR UPDATE",
             Dialect::Sqlite => "",
@@ -295,16 +306,6 @@ impl Store {
         Ok(())
     }
 
-    fn draws_summary(lines: &[LineRecord]) -> serde_json::Value {
-        serde_json::Value::Array(
-            lines
-                .iter()
-                .filter(|l| l.allowance.is_some() && l.covered_g > 0)
-                .map(|l| serde_json::json!({ "line": l.line_no, "allowance": l.allowance, "covered_g": l.covered_g }))
-                .collect(),
-        )
-    }
-
     /// Records a declaration, drawing what `compute` decides from the allowances it claims (as
     /// they stand, locked). An identical re-send returns the original answer; the same number
     /// with different content is a conflict.
@@ -315,12 +316,44 @@ impl Store {
         compute: F,
     ) -> Result<Submitted>
     where
-        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome>,
+        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome> + Send + Sync + 'static,
+    {
+        // Group commit: the writer task records whatever declarations are waiting in one
+        // transaction and answers each after the commit (see `batch.rs`).
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = crate::batch::Job {
+            actor: actor.clone(),
+            d: d.clone(),
+            compute: Box::new(compute),
+            reply,
+        };
+        match self.batcher.sender(self).send(job).await {
+            Ok(()) => answer.await.map_err(|_| {
+                StoreError::Invalid(format!(
+                    "declaration {}: the writer stopped before answering; re-send it (re-sending is safe)",
+                    d.number
+                ))
+            })?,
+            Err(tokio::sync::mpsc::error::SendError(job)) => {
+                self.submit_one(&job.actor, &job.d, &*job.compute).await
+            }
+        }
+    }
+
+    /// The one-declaration path (the writer's fallback when a batch fails).
+    pub(crate) async fn submit_one<F>(
+        &self,
+        actor: &Actor,
+        d: &NewDeclaration,
+        compute: &F,
+    ) -> Result<Submitted>
+    where
+        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome> + ?Sized,
     {
         // A concurrent identical submission on PostgreSQL loses the race on the unique number;
         // the second attempt then finds it and replays it.
-        match self.try_submit(actor, d, &compute).await {
-            Err(e) if is_unique_violation(&e) => self.try_submit(actor, d, &compute).await,
+        match self.try_submit(actor, d, compute).await {
+            Err(e) if is_unique_violation(&e) => self.try_submit(actor, d, compute).await,
             other => other,
         }
     }
@@ -332,7 +365,7 @@ impl Store {
         compute: &F,
     ) -> Result<Submitted>
     where
-        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome>,
+        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome> + ?Sized,
     {
         let mut tx = self.pool.begin().await?;
         if let Some(old) = self.declaration_in(&mut tx, &d.number, false).await? {
@@ -368,7 +401,7 @@ impl Store {
                 entity_id: &d.number,
                 action: "submit",
                 before: serde_json::Value::Null,
-                after: serde_json::json!({ "importer": d.importer, "revision": 1, "total_fen": out.total_fen, "draws": Self::draws_summary(&out.lines) }),
+                after: serde_json::json!({ "importer": d.importer, "revision": 1, "total_fen": out.total_fen, "draws": draws_summary(&out.lines) }),
             },
         )
         .await?;
@@ -449,7 +482,7 @@ impl Store {
                 entity_id: &d.number,
                 action: "amend",
                 before: serde_json::json!({ "revision": old.revision, "total_fen": old.total_fen, "reversed": drawn }),
-                after: serde_json::json!({ "revision": revision, "total_fen": out.total_fen, "draws": Self::draws_summary(&out.lines) }),
+                after: serde_json::json!({ "revision": revision, "total_fen": out.total_fen, "draws": draws_summary(&out.lines) }),
             },
         )
         .await?;
@@ -536,7 +569,7 @@ impl Store {
     }
 }
 
-fn replay(old: DeclarationRecord, d: &NewDeclaration) -> Result<Submitted> {
+pub(crate) fn replay(old: DeclarationRecord, d: &NewDeclaration) -> Result<Submitted> {
     if old.status != "accepted" {
         return Err(StoreError::Rejected {
             code: "declaration_cancelled",

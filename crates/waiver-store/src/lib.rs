@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod applications;
 pub mod audit;
+pub mod batch;
 mod db;
 pub mod decisions;
 pub mod declarations;
@@ -22,6 +23,7 @@ pub mod testing;
 pub use accounts::{Enterprise, NewEnterprise, NewUser, User};
 pub use applications::{Application, Scope};
 pub use audit::{Actor, AuditEntry, AuditReport};
+pub use batch::BatchStats;
 pub use db::{Dialect, Store};
 pub use decisions::{Allowance, DecisionRecord, ProductExclusion};
 pub use review::{Assignment, Contact};

@@ -389,10 +389,17 @@ async fn record(
             .collect(),
     };
     let actor = Actor::user(caller.name());
-    let f = |a: &BTreeMap<String, AllowanceState>| compute(s, &p, &exclusions, a);
     let r = match amend {
-        None => s.store.submit_declaration(&actor, &d, f).await?,
-        Some(_) => s.store.amend_declaration(&actor, &d, f).await?,
+        None => {
+            // The store's group-commit writer runs the computation, so it owns what it needs.
+            let state = s.clone();
+            let f = move |a: &BTreeMap<String, AllowanceState>| compute(&state, &p, &exclusions, a);
+            s.store.submit_declaration(&actor, &d, f).await?
+        }
+        Some(_) => {
+            let f = |a: &BTreeMap<String, AllowanceState>| compute(s, &p, &exclusions, a);
+            s.store.amend_declaration(&actor, &d, f).await?
+        }
     };
     Ok(match r {
         Submitted::Created(a) => json_text(

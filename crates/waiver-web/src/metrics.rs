@@ -71,6 +71,14 @@ pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
         m.sum_us.load(Ordering::Relaxed) as f64 / 1e6
     );
     out += &format!("waiver_http_request_duration_seconds_count {count}\n");
+    let b = s.store.batch_stats();
+    out += &format!(
+        "# HELP waiver_declaration_commits_total Transactions of the declaration group-commit writer.\n# TYPE waiver_declaration_commits_total counter\nwaiver_declaration_commits_total {}\n\
+         # HELP waiver_declarations_batched_total Declarations those transactions carried.\n# TYPE waiver_declarations_batched_total counter\nwaiver_declarations_batched_total {}\n\
+         # HELP waiver_declaration_batch_largest The most declarations one transaction carried.\n# TYPE waiver_declaration_batch_largest gauge\nwaiver_declaration_batch_largest {}\n\
+         # HELP waiver_declaration_batch_fallbacks_total Batches retried one declaration at a time.\n# TYPE waiver_declaration_batch_fallbacks_total counter\nwaiver_declaration_batch_fallbacks_total {}\n",
+        b.batches, b.declarations, b.largest, b.fallbacks
+    );
     (
         [(
             axum::http::header::CONTENT_TYPE,

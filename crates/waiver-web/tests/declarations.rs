@@ -428,6 +428,16 @@ async fn concurrent_clients_never_overdraw(app: &App) {
     for i in 0..16 {
         assert_eq!(used_g(app, &format!("WVR-2020-1{i:05}")).await, 10_000_000);
     }
+    // The declarations were group-committed: concurrent ones shared transactions, and no batch
+    // had to fall back to one-by-one.
+    let stats = app.state.store.batch_stats();
+    assert_eq!(stats.declarations, 208, "{stats:?}");
+    assert!(
+        stats.largest > 1,
+        "no two declarations shared a commit: {stats:?}"
+    );
+    assert!(stats.batches < 208, "{stats:?}");
+    assert_eq!(stats.fallbacks, 0, "{stats:?}");
     // Every acknowledged declaration is recorded with the answer it was given.
     for (i, (_, a)) in one.iter().enumerate() {
         let (s, g) = app

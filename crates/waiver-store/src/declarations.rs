@@ -558,3 +558,83 @@ fn replay(old: DeclarationRecord, d: &NewDeclaration) -> Result<Submitted> {
         })
     }
 }
+
+/// Utilisation of one programme and tariff line, in grams and fen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Utilisation {
+    pub programme: String,
+    pub line: String,
+    /// `YYYY-MM` of the declarations counted; `None` for the whole life of the allowances.
+    pub month: Option<String>,
+    /// Granted by allowances on this line (whole-life rows only).
+    pub granted_g: i64,
+    /// Drawn by accepted declarations.
+    pub used_g: i64,
+    /// Granted and not used (whole-life rows only; never negative).
+    pub unused_g: i64,
+    /// The unused quantity of allowances whose validity has ended (whole-life rows only).
+    pub expired_g: i64,
+    /// Duty lifted on the covered parts of accepted declarations, fen.
+    pub duty_forgone_fen: i64,
+}
+
+impl Store {
+    /// Utilisation per programme and line (whole life) and per programme, line and month of
+    /// declaration, as of `now`.
+    pub async fn utilisation(&self, now: BjTime) -> Result<Vec<Utilisation>> {
+        let mut totals: BTreeMap<(String, String), Utilisation> = BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT programme_id, line_code, granted_g, used_g, valid_until_s FROM allowances",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let (p, l): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let (granted, used, until): (i64, i64, i64) =
+                (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+            let u = totals
+                .entry((p.clone(), l.clone()))
+                .or_insert_with(|| Utilisation {
+                    programme: p,
+                    line: l,
+                    ..Utilisation::default()
+                });
+            let unused = (granted - used).max(0);
+            u.granted_g += granted;
+            u.used_g += used;
+            u.unused_g += unused;
+            if BjTime(until) <= now {
+                u.expired_g += unused;
+            }
+        }
+        let mut months: BTreeMap<(String, String, String), Utilisation> = BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT al.programme_id, al.line_code, d.declared_at_s, dl.covered_g, dl.excluded_duty_fen \
+             FROM declaration_lines dl JOIN declarations d ON d.number = dl.declaration_number \
+             JOIN allowances al ON al.number = dl.allowance_number WHERE d.status = 'accepted'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let (p, l): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let month = BjTime(r.try_get(2)?).month().to_string();
+            let (covered, forgone): (i64, i64) = (r.try_get(3)?, r.try_get(4)?);
+            if let Some(t) = totals.get_mut(&(p.clone(), l.clone())) {
+                t.duty_forgone_fen += forgone;
+            }
+            let u = months
+                .entry((p.clone(), l.clone(), month.clone()))
+                .or_insert_with(|| Utilisation {
+                    programme: p,
+                    line: l,
+                    month: Some(month),
+                    ..Utilisation::default()
+                });
+            u.used_g += covered;
+            u.duty_forgone_fen += forgone;
+        }
+        let mut out: Vec<Utilisation> = totals.into_values().collect();
+        out.extend(months.into_values());
+        Ok(out)
+    }
+}

@@ -40,6 +40,8 @@ pub enum Action {
     Declare,
     /// Read recorded declarations; importers are narrowed to their own.
     ReadDeclarations,
+    /// Utilisation reports (aggregates per programme, line and month).
+    ReadUtilisation,
 }
 
 impl Action {
@@ -73,6 +75,7 @@ impl Action {
             Action::ReadSla => "read service-level figures",
             Action::Declare => "submit, amend or cancel declarations (customs only)",
             Action::ReadDeclarations => "read declarations",
+            Action::ReadUtilisation => "read utilisation reports",
         }
     }
 }
@@ -114,6 +117,10 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         Action::ReadPublic => true,
         Action::ReadSla => matches!(role, Some(Role::Officer | Role::Admin | Role::Analyst)),
         Action::Declare => role == Some(Role::Customs),
+        Action::ReadUtilisation => matches!(
+            role,
+            Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)
+        ),
         Action::ReadDeclarations => matches!(
             role,
             Some(Role::Applicant | Role::Officer | Role::Customs | Role::Admin)

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::{Path, Query, State as AxState};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -473,4 +473,68 @@ pub async fn get(
         .filter(|d| scope.as_ref().is_none_or(|h| h.contains(&d.importer)))
         .map(|d| Json(DeclarationView::of(d)))
         .ok_or_else(|| ApiError::not_found(format!("no declaration {number} that you may see")))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct Format {
+    /// `csv` for CSV; JSON otherwise.
+    pub format: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UtilisationReport {
+    /// Whole-life rows (`month` null: granted, used, unused, expired, duty forgone) then one
+    /// row per month of declaration (used and duty forgone). Quantities in grams, money in fen.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<waiver_store::declarations::Utilisation>,
+}
+
+/// Utilisation per programme, tariff line and month: granted, used, unused, expired, duty
+/// forgone. `?format=csv` for CSV (quantities in kg, money in CNY).
+#[utoipa::path(get, path = "/api/v1/reports/utilisation", params(Format),
+    responses((status = 200, body = UtilisationReport), (status = 200, content_type = "text/csv", body = String)), security(("bearer" = [])))]
+pub async fn utilisation(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Query(f): Query<Format>,
+) -> Res<Response> {
+    authorize(&caller, Action::ReadUtilisation)?;
+    let items = s.store.utilisation(crate::applications::now()).await?;
+    if f.format.as_deref() != Some("csv") {
+        return Ok(Json(UtilisationReport { items }).into_response());
+    }
+    let internal =
+        |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "programme",
+        "line",
+        "month",
+        "granted_kg",
+        "used_kg",
+        "unused_kg",
+        "expired_kg",
+        "duty_forgone_cny",
+    ])
+    .map_err(internal)?;
+    let kg = |g: i64| format_scaled(i128::from(g), 3, 0);
+    for u in items {
+        let whole = u.month.is_none();
+        let opt = |g: i64| if whole { kg(g) } else { String::new() };
+        w.write_record([
+            u.programme,
+            u.line,
+            u.month.unwrap_or_else(|| "all".to_owned()),
+            opt(u.granted_g),
+            kg(u.used_g),
+            opt(u.unused_g),
+            opt(u.expired_g),
+            Fen(u.duty_forgone_fen).to_string(),
+        ])
+        .map_err(internal)?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
 }

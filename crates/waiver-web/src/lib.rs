@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/declarations/{number}", get(declarations::get))
         .route("/declarations/{number}/cancel", post(declarations::cancel))
         .route("/declarations/{number}/amend", post(declarations::amend))
+        .route("/reports/utilisation", get(declarations::utilisation))
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/enterprises/{code}", get(api::get_enterprise))
         .route("/me", get(api::me))

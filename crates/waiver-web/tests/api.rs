@@ -170,6 +170,18 @@ async fn every_role_on_every_endpoint(app: &App) {
             none.clone(),
             [401, 403, 403, 403, 200, 403, 403],
         ),
+        (
+            "GET",
+            "/api/v1/reports/utilisation".into(),
+            none.clone(),
+            [401, 403, 403, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/reports/utilisation?format=csv".into(),
+            none.clone(),
+            [401, 403, 403, 200, 200, 200, 200],
+        ),
         // Five wrong passwords for one username lock it: the sixth attempt is refused.
         (
             "POST",

@@ -443,7 +443,110 @@ async fn concurrent_clients_never_overdraw(app: &App) {
     ledgers_balance(app).await;
 }
 
+/// Eight identical sends at once: one is recorded (201), the others replay it (200), one draw.
+/// Then utilisation per programme, line and month, as JSON and CSV.
+async fn identical_sends_race_to_one_draw_and_utilisation_reports_it(app: &App) {
+    allowance(app, "WVR-2020-000300", HOLDER, 100, 0).await;
+    let customs = app.token(Role::Customs).to_owned();
+    let body = declaration(
+        "RACE-1",
+        HOLDER,
+        "2020-06-01T10:00",
+        vec![line(1, "30", Some("WVR-2020-000300"))],
+    );
+    let sends = (0..8).map(|_| {
+        let (body, customs) = (body.clone(), customs.clone());
+        async move {
+            app.call("POST", "/api/v1/declarations", Some(&customs), Some(&body))
+                .await
+        }
+    });
+    let got = futures_util::future::join_all(sends).await;
+    let mut statuses: Vec<u16> = got.iter().map(|(s, _)| s.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 200, 201],
+        "{got:?}"
+    );
+    assert!(got.iter().all(|(_, a)| a == &got[0].1));
+    assert_eq!(used_g(app, "WVR-2020-000300").await, 30_000_000);
+    let (s, _) = declare(
+        app,
+        &declaration(
+            "RACE-2",
+            HOLDER,
+            "2020-07-02",
+            vec![line(1, "20", Some("WVR-2020-000300"))],
+        ),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    let (s, r) = app
+        .call("GET", "/api/v1/reports/utilisation", Some(&customs), None)
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let items = r["items"].as_array().unwrap();
+    let whole = items.iter().find(|u| u["month"].is_null()).unwrap();
+    assert_eq!(
+        (
+            whole["granted_g"].as_i64(),
+            whole["used_g"].as_i64(),
+            whole["unused_g"].as_i64(),
+            whole["expired_g"].as_i64()
+        ),
+        (
+            Some(100_000_000),
+            Some(50_000_000),
+            Some(50_000_000),
+            Some(50_000_000)
+        ),
+        "{r}"
+    );
+    assert!(whole["duty_forgone_fen"].as_i64().unwrap() > 0, "{r}");
+    let months: Vec<(&str, i64)> = items
+        .iter()
+        .filter(|u| !u["month"].is_null())
+        .map(|u| (u["month"].as_str().unwrap(), u["used_g"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        months,
+        [("2020-06", 30_000_000), ("2020-07", 20_000_000)],
+        "{r}"
+    );
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/reports/utilisation?format=csv")
+        .header("authorization", format!("Bearer {customs}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(waiver_web::router(app.state.clone()), req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let csv = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        csv.starts_with(
+            "programme,line,month,granted_kg,used_kg,unused_kg,expired_kg,duty_forgone_cny\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("CN-2020-MKT,12019010,all,100000,50000,50000,50000,"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("CN-2020-MKT,12019010,2020-07,,20000,,,"),
+        "{csv}"
+    );
+}
+
 both!(
+    identical_sends_race_to_one_draw_and_utilisation_reports_it,
     a_declaration_draws_once_splits_notes_refusals_and_cancels,
     de_minimis_waives_a_small_tax_per_declaration,
     concurrent_clients_never_overdraw,

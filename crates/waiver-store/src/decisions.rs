@@ -889,6 +889,16 @@ impl Store {
         let mut affected = 0i64;
         let mut holders: Vec<String> = Vec::new();
         if let Some(r) = &change.redate {
+            // Lock the programme's allowances in number order before the first audit entry, as
+            // declarations do (crate::declarations), so the two never wait on each other.
+            if self.dialect() == crate::Dialect::Postgres {
+                sqlx::query(
+                    "SELECT number FROM allowances WHERE programme_id = $1 ORDER BY number FOR UPDATE",
+                )
+                .bind(&spec.programme)
+                .fetch_all(&mut *tx)
+                .await?;
+            }
             let rows = sqlx::query(&self.sql(
                 "SELECT number, holder, line_code, valid_until_s FROM allowances WHERE programme_id = $1 ORDER BY id",
             ))

@@ -183,6 +183,8 @@ impl Store {
 
     /// Appends one ledger entry and moves `used_g` with it; a draw that would pass granted +
     /// tolerance is refused here too (the domain decided it would not, so this is a backstop).
+    /// A reversal is always allowed, even when an appeal has lowered the grant below what was
+    /// used.
     async fn move_used(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -194,7 +196,7 @@ impl Store {
     ) -> Result<()> {
         let moved = sqlx::query(&self.sql(
             "UPDATE allowances SET used_g = used_g + $1 WHERE number = $2 AND used_g + $1 >= 0 \
-             AND used_g + $1 <= granted_g + (granted_g * tolerance_ppm) / 1000000",
+             AND ($1 <= 0 OR used_g + $1 <= granted_g + (granted_g * tolerance_ppm) / 1000000)",
         ))
         .bind(quantity_g)
         .bind(allowance)

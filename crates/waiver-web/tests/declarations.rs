@@ -545,7 +545,58 @@ async fn identical_sends_race_to_one_draw_and_utilisation_reports_it(app: &App) 
     );
 }
 
+/// An appeal may lower the grant below what is already used: no new draw, but cancelling the
+/// declaration still gives its quantity back.
+async fn a_reversal_is_allowed_after_the_grant_was_lowered(app: &App) {
+    allowance(app, "WVR-2020-000400", HOLDER, 100, 0).await;
+    let (s, _) = declare(
+        app,
+        &declaration(
+            "LOW-1",
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "80", Some("WVR-2020-000400"))],
+        ),
+    )
+    .await;
+    assert_eq!(s, 201);
+    app.state
+        .store
+        .execute_raw("UPDATE allowances SET granted_g = 50000000 WHERE number = 'WVR-2020-000400'")
+        .await
+        .unwrap();
+    let (_, a) = declare(
+        app,
+        &declaration(
+            "LOW-2",
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "1", Some("WVR-2020-000400"))],
+        ),
+    )
+    .await;
+    assert!(
+        a["lines"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("exhausted"),
+        "{a}"
+    );
+    let (s, c) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/LOW-1/cancel",
+            Some(app.token(Role::Customs)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(used_g(app, "WVR-2020-000400").await, 0);
+    ledgers_balance(app).await;
+}
+
 both!(
+    a_reversal_is_allowed_after_the_grant_was_lowered,
     identical_sends_race_to_one_draw_and_utilisation_reports_it,
     a_declaration_draws_once_splits_notes_refusals_and_cancels,
     de_minimis_waives_a_small_tax_per_declaration,

@@ -72,6 +72,8 @@ async fn ledgers_balance(app: &App) {
         assert_eq!(c.used_g, c.entries_used_g, "{c:?}");
         assert!(c.used_g >= 0 && c.used_g <= c.ceiling_g, "{c:?}");
     }
+    let report = app.state.store.verify_audit().await.unwrap();
+    assert_eq!(report.first_bad, None, "{report:?}");
 }
 
 async fn a_declaration_draws_once_splits_notes_refusals_and_cancels(app: &App) {
@@ -428,6 +430,14 @@ async fn concurrent_clients_never_overdraw(app: &App) {
     for i in 0..16 {
         assert_eq!(used_g(app, &format!("WVR-2020-1{i:05}")).await, 10_000_000);
     }
+    // One audit entry per declaration, written in its transaction.
+    let audited = app
+        .state
+        .store
+        .count_raw("SELECT COUNT(*) FROM audit_log WHERE entity_type = 'declaration' AND action = 'submit'")
+        .await
+        .unwrap();
+    assert_eq!(audited, 80 + 128);
     // Every acknowledged declaration is recorded with the answer it was given.
     for (i, (_, a)) in one.iter().enumerate() {
         let (s, g) = app

@@ -640,3 +640,23 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// Grams drawn from an allowance by accepted declarations, per `YYYY-MM` of declaration.
+    pub async fn imports_by_month(&self, allowance: &str) -> Result<BTreeMap<String, i64>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT d.declared_at_s, dl.covered_g FROM declaration_lines dl \
+             JOIN declarations d ON d.number = dl.declaration_number \
+             WHERE dl.allowance_number = $1 AND d.status = 'accepted'",
+        ))
+        .bind(allowance)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let month = BjTime(r.try_get(0)?).month().to_string();
+            *out.entry(month).or_insert(0) += r.try_get::<i64, _>(1)?;
+        }
+        Ok(out)
+    }
+}

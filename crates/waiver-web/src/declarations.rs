@@ -538,3 +538,96 @@ pub async fn utilisation(
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
 }
+
+/// One month of an allowance's purchase plan against what was imported under it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PlanRow {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// In the allowance's unit; `0` for a month outside the plan.
+    pub planned: String,
+    /// Drawn by accepted declarations declared in the month, in the allowance's unit.
+    pub imported: String,
+    /// imported − planned.
+    pub difference: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PlanReport {
+    pub allowance: String,
+    pub unit: String,
+    pub months: Vec<PlanRow>,
+}
+
+/// The monthly purchase plan of an allowance's application against actual imports (the
+/// quantity its declarations drew), per month. `?format=csv` for CSV. Holder, customs, officers.
+#[utoipa::path(get, path = "/api/v1/allowances/{number}/plan", params(("number" = String, Path), Format),
+    responses((status = 200, body = PlanReport), (status = 404, body = crate::error::ErrorEnvelope)), security(("bearer" = [])))]
+pub async fn plan(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Query(f): Query<Format>,
+) -> Res<Response> {
+    authorize(&caller, Action::ReadAllowances)?;
+    let scope = crate::review::holder_scope(&s, &caller).await?;
+    let a = s
+        .store
+        .allowance(&number)
+        .await?
+        .filter(|a| scope.as_ref().is_none_or(|h| h.contains(&a.holder)))
+        .ok_or_else(|| ApiError::not_found(format!("no allowance {number} that you may see")))?;
+    let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
+    let mut months: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    if let Some(app) = s.store.application(&a.application).await? {
+        for m in &app.spec.monthly_plan {
+            let g = waiver_domain::Quantity::parse(&m.quantity, unit).map_or(0, |q| q.grams);
+            months.entry(m.month.clone()).or_default().0 += g;
+        }
+    }
+    for (m, g) in s.store.imports_by_month(&a.number).await? {
+        months.entry(m).or_default().1 += g;
+    }
+    let rows: Vec<PlanRow> = months
+        .into_iter()
+        .map(|(month, (planned, imported))| PlanRow {
+            month,
+            planned: in_unit(planned, unit),
+            imported: in_unit(imported, unit),
+            difference: in_unit(imported - planned, unit),
+        })
+        .collect();
+    if f.format.as_deref() != Some("csv") {
+        return Ok(Json(PlanReport {
+            allowance: a.number,
+            unit: unit.as_str().to_owned(),
+            months: rows,
+        })
+        .into_response());
+    }
+    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let columns = [
+        "allowance",
+        "unit",
+        "month",
+        "planned",
+        "imported",
+        "difference",
+    ];
+    w.write_record(columns)
+        .map_err(|e| internal(e.to_string()))?;
+    for r in rows {
+        w.write_record([
+            &a.number,
+            unit.as_str(),
+            &r.month,
+            &r.planned,
+            &r.imported,
+            &r.difference,
+        ])
+        .map_err(|e| internal(e.to_string()))?;
+    }
+    let body = w.into_inner().map_err(|e| internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}

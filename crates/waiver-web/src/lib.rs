@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reviews/escalate", post(review::escalate))
         .route("/allowances", get(review::allowances))
         .route("/allowances/{number}", get(review::allowance))
+        .route("/allowances/{number}/plan", get(declarations::plan))
         .route(
             "/policy-changes",
             get(review::policy_changes).post(review::publish_policy_change),

@@ -172,6 +172,12 @@ async fn every_role_on_every_endpoint(app: &App) {
         ),
         (
             "GET",
+            "/api/v1/allowances/WVR-2099-000001/plan".into(),
+            none.clone(),
+            [401, 404, 403, 404, 404, 403, 404],
+        ),
+        (
+            "GET",
             "/api/v1/reports/utilisation".into(),
             none.clone(),
             [401, 403, 403, 200, 200, 200, 200],

@@ -605,7 +605,50 @@ async fn a_reversal_is_allowed_after_the_grant_was_lowered(app: &App) {
     ledgers_balance(app).await;
 }
 
+/// The application's monthly plan (2020-04 and 2020-05, 30 000 t each) against imports.
+async fn the_purchase_plan_is_compared_with_imports_per_month(app: &App) {
+    allowance(app, "WVR-2020-000500", HOLDER, 60_000, 100_000).await;
+    let spec = common::application_json(HOLDER, "12019010");
+    app.state
+        .store
+        .execute_raw(&format!(
+            "UPDATE applications SET spec = '{spec}' WHERE number = 'APP-WVR-2020-000500'"
+        ))
+        .await
+        .unwrap();
+    for (n, at, t) in [
+        ("P-1", "2020-04-03", "20000"),
+        ("P-2", "2020-04-20", "15000"),
+        ("P-3", "2020-06-01", "5000"),
+    ] {
+        let (s, a) = declare(
+            app,
+            &declaration(n, HOLDER, at, vec![line(1, t, Some("WVR-2020-000500"))]),
+        )
+        .await;
+        assert_eq!(s, 201, "{a}");
+    }
+    let (s, p) = app
+        .call(
+            "GET",
+            "/api/v1/allowances/WVR-2020-000500/plan",
+            Some(app.token(Role::Applicant)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        p["months"],
+        json!([
+            {"month": "2020-04", "planned": "30000", "imported": "35000", "difference": "5000"},
+            {"month": "2020-05", "planned": "30000", "imported": "0", "difference": "-30000"},
+            {"month": "2020-06", "planned": "0", "imported": "5000", "difference": "5000"}
+        ])
+    );
+}
+
 both!(
+    the_purchase_plan_is_compared_with_imports_per_month,
     a_reversal_is_allowed_after_the_grant_was_lowered,
     identical_sends_race_to_one_draw_and_utilisation_reports_it,
     a_declaration_draws_once_splits_notes_refusals_and_cancels,

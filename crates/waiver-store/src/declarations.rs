@@ -660,3 +660,85 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A holder's monthly purchase report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PurchaseReport {
+    pub allowance: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub quantity_g: i64,
+    /// Per unit of the allowance, minor units of `currency`.
+    pub price_minor: i64,
+    pub currency: String,
+    pub filed_by: String,
+    pub filed_at_ms: i64,
+}
+
+impl Store {
+    /// Files a purchase report; one per allowance and month (a second is `report_exists`).
+    pub async fn file_purchase_report(&self, actor: &Actor, r: &PurchaseReport) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(&self.sql(
+            "INSERT INTO purchase_reports (allowance_number, month, quantity_g, price_minor, currency, filed_by, filed_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (allowance_number, month) DO NOTHING",
+        ))
+        .bind(&r.allowance)
+        .bind(&r.month)
+        .bind(r.quantity_g)
+        .bind(r.price_minor)
+        .bind(&r.currency)
+        .bind(&r.filed_by)
+        .bind(r.filed_at_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done != 1 {
+            return Err(StoreError::Rejected {
+                code: "report_exists",
+                message: format!(
+                    "allowance {} already has a purchase report for {}",
+                    r.allowance, r.month
+                ),
+            });
+        }
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "allowance",
+                entity_id: &r.allowance,
+                action: "purchase_report",
+                before: serde_json::Value::Null,
+                after: serde_json::json!({ "month": r.month, "quantity_g": r.quantity_g, "price_minor": r.price_minor, "currency": r.currency }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn purchase_reports(&self, allowance: &str) -> Result<Vec<PurchaseReport>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT allowance_number, month, quantity_g, price_minor, currency, filed_by, filed_at_ms \
+             FROM purchase_reports WHERE allowance_number = $1 ORDER BY month",
+        ))
+        .bind(allowance)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PurchaseReport {
+                    allowance: r.try_get(0)?,
+                    month: r.try_get(1)?,
+                    quantity_g: r.try_get(2)?,
+                    price_minor: r.try_get(3)?,
+                    currency: r.try_get(4)?,
+                    filed_by: r.try_get(5)?,
+                    filed_at_ms: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -42,6 +42,8 @@ pub enum Action {
     ReadDeclarations,
     /// Utilisation reports (aggregates per programme, line and month).
     ReadUtilisation,
+    /// File monthly purchase reports on one's own allowances.
+    FilePurchaseReports,
 }
 
 impl Action {
@@ -76,6 +78,7 @@ impl Action {
             Action::Declare => "submit, amend or cancel declarations (customs only)",
             Action::ReadDeclarations => "read declarations",
             Action::ReadUtilisation => "read utilisation reports",
+            Action::FilePurchaseReports => "file purchase reports (allowance holders only)",
         }
     }
 }
@@ -117,6 +120,7 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         Action::ReadPublic => true,
         Action::ReadSla => matches!(role, Some(Role::Officer | Role::Admin | Role::Analyst)),
         Action::Declare => role == Some(Role::Customs),
+        Action::FilePurchaseReports => role == Some(Role::Applicant),
         Action::ReadUtilisation => matches!(
             role,
             Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)

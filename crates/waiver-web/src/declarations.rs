@@ -550,6 +550,8 @@ pub struct PlanRow {
     pub imported: String,
     /// imported − planned.
     pub difference: String,
+    /// What the holder reported buying in the month (purchase reports), if filed.
+    pub reported: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -588,13 +590,24 @@ pub async fn plan(
     for (m, g) in s.store.imports_by_month(&a.number).await? {
         months.entry(m).or_default().1 += g;
     }
+    let reports: BTreeMap<String, i64> = s
+        .store
+        .purchase_reports(&a.number)
+        .await?
+        .into_iter()
+        .map(|r| (r.month, r.quantity_g))
+        .collect();
+    for m in reports.keys() {
+        months.entry(m.clone()).or_default();
+    }
     let rows: Vec<PlanRow> = months
         .into_iter()
         .map(|(month, (planned, imported))| PlanRow {
-            month,
             planned: in_unit(planned, unit),
             imported: in_unit(imported, unit),
             difference: in_unit(imported - planned, unit),
+            reported: reports.get(&month).map(|g| in_unit(*g, unit)),
+            month,
         })
         .collect();
     if f.format.as_deref() != Some("csv") {
@@ -625,6 +638,168 @@ pub async fn plan(
             &r.planned,
             &r.imported,
             &r.difference,
+        ])
+        .map_err(|e| internal(e.to_string()))?;
+    }
+    let body = w.into_inner().map_err(|e| internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}
+
+/// A holder's purchase report for one month.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseReportIn {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Bought in the month, in the allowance's unit.
+    pub quantity: String,
+    /// Average price per unit of the allowance (e.g. per tonne).
+    pub price: String,
+    pub currency: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PurchaseReportOut {
+    pub allowance: String,
+    pub month: String,
+    /// In the allowance's unit.
+    pub quantity: String,
+    pub price: String,
+    pub currency: String,
+    pub filed_by: String,
+    pub filed_at_ms: i64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PurchaseReportList {
+    pub items: Vec<PurchaseReportOut>,
+}
+
+async fn visible_allowance(
+    s: &AppState,
+    caller: &Caller,
+    number: &str,
+) -> Res<waiver_store::Allowance> {
+    let scope = crate::review::holder_scope(s, caller).await?;
+    s.store
+        .allowance(number)
+        .await?
+        .filter(|a| scope.as_ref().is_none_or(|h| h.contains(&a.holder)))
+        .ok_or_else(|| ApiError::not_found(format!("no allowance {number} that you may see")))
+}
+
+/// Files the holder's purchase report for a month (one per month).
+#[utoipa::path(post, path = "/api/v1/allowances/{number}/purchase-reports", request_body = PurchaseReportIn,
+    params(("number" = String, Path)),
+    responses((status = 201, body = PurchaseReportOut), (status = 404, body = crate::error::ErrorEnvelope),
+        (status = 409, body = crate::error::ErrorEnvelope, description = "`report_exists`"), (status = 422, body = crate::error::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn file_purchase_report(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    body: Res<JsonBody<PurchaseReportIn>>,
+) -> Res<(StatusCode, Json<PurchaseReportOut>)> {
+    authorize(&caller, Action::FilePurchaseReports)?;
+    let a = visible_allowance(&s, &caller, &number).await?;
+    let b = body?.0;
+    let month = waiver_domain::Month::parse(&b.month).ok_or_else(|| {
+        ApiError::validation(
+            "month",
+            format!(
+                "`{}` is not a month; write YYYY-MM",
+                b.month.chars().take(20).collect::<String>()
+            ),
+        )
+    })?;
+    let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
+    let quantity = waiver_domain::Quantity::parse(&b.quantity, unit).map_err(|e| {
+        ApiError::validation(
+            "quantity",
+            format!(
+                "{e}; a positive number of {} exact to the gram",
+                unit.as_str()
+            ),
+        )
+    })?;
+    let currency = waiver_domain::Currency::parse(&b.currency)
+        .map_err(|e| ApiError::validation("currency", e.to_string()))?;
+    let price = waiver_domain::Money::parse(&b.price, currency).map_err(|e| {
+        ApiError::validation(
+            "price",
+            format!("{e}; a positive amount with at most 2 decimals"),
+        )
+    })?;
+    let r = waiver_store::declarations::PurchaseReport {
+        allowance: a.number.clone(),
+        month: month.to_string(),
+        quantity_g: quantity.grams,
+        price_minor: price.minor,
+        currency: currency.as_str().to_owned(),
+        filed_by: caller.name().to_owned(),
+        filed_at_ms: crate::review::now_ms(),
+    };
+    s.store
+        .file_purchase_report(&Actor::user(caller.name()), &r)
+        .await?;
+    Ok((StatusCode::CREATED, Json(report_out(r, unit))))
+}
+
+fn report_out(r: waiver_store::declarations::PurchaseReport, unit: QtyUnit) -> PurchaseReportOut {
+    PurchaseReportOut {
+        quantity: in_unit(r.quantity_g, unit),
+        price: format_scaled(i128::from(r.price_minor), 2, 2),
+        allowance: r.allowance,
+        month: r.month,
+        currency: r.currency,
+        filed_by: r.filed_by,
+        filed_at_ms: r.filed_at_ms,
+    }
+}
+
+/// The holder's purchase reports, by month. `?format=csv` for CSV. Holder, customs, officers.
+#[utoipa::path(get, path = "/api/v1/allowances/{number}/purchase-reports", params(("number" = String, Path), Format),
+    responses((status = 200, body = PurchaseReportList), (status = 404, body = crate::error::ErrorEnvelope)), security(("bearer" = [])))]
+pub async fn purchase_reports(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Query(f): Query<Format>,
+) -> Res<Response> {
+    authorize(&caller, Action::ReadAllowances)?;
+    let a = visible_allowance(&s, &caller, &number).await?;
+    let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
+    let items: Vec<PurchaseReportOut> = s
+        .store
+        .purchase_reports(&a.number)
+        .await?
+        .into_iter()
+        .map(|r| report_out(r, unit))
+        .collect();
+    if f.format.as_deref() != Some("csv") {
+        return Ok(Json(PurchaseReportList { items }).into_response());
+    }
+    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "allowance",
+        "month",
+        "quantity",
+        "unit",
+        "price",
+        "currency",
+        "filed_by",
+    ])
+    .map_err(|e| internal(e.to_string()))?;
+    for r in items {
+        w.write_record([
+            &r.allowance,
+            &r.month,
+            &r.quantity,
+            unit.as_str(),
+            &r.price,
+            &r.currency,
+            &r.filed_by,
         ])
         .map_err(|e| internal(e.to_string()))?;
     }

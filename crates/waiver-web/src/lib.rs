@@ -126,6 +126,10 @@ pub fn router(state: AppState) -> Router {
         .route("/allowances/{number}", get(review::allowance))
         .route("/allowances/{number}/plan", get(declarations::plan))
         .route(
+            "/allowances/{number}/purchase-reports",
+            get(declarations::purchase_reports).post(declarations::file_purchase_report),
+        )
+        .route(
             "/policy-changes",
             get(review::policy_changes).post(review::publish_policy_change),
         )

@@ -177,6 +177,18 @@ async fn every_role_on_every_endpoint(app: &App) {
             [401, 404, 403, 404, 404, 403, 404],
         ),
         (
+            "POST",
+            "/api/v1/allowances/WVR-2099-000001/purchase-reports".into(),
+            Some(r#"{"month":"2020-04","quantity":"1","price":"1","currency":"USD"}"#.into()),
+            [401, 404, 403, 403, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/allowances/WVR-2099-000001/purchase-reports".into(),
+            none.clone(),
+            [401, 404, 403, 404, 404, 403, 404],
+        ),
+        (
             "GET",
             "/api/v1/reports/utilisation".into(),
             none.clone(),

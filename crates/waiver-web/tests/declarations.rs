@@ -605,7 +605,8 @@ async fn a_reversal_is_allowed_after_the_grant_was_lowered(app: &App) {
     ledgers_balance(app).await;
 }
 
-/// The application's monthly plan (2020-04 and 2020-05, 30 000 t each) against imports.
+/// The application's monthly plan (2020-04 and 2020-05, 30 000 t each) against imports and the
+/// holder's purchase reports.
 async fn the_purchase_plan_is_compared_with_imports_per_month(app: &App) {
     allowance(app, "WVR-2020-000500", HOLDER, 60_000, 100_000).await;
     let spec = common::application_json(HOLDER, "12019010");
@@ -628,6 +629,46 @@ async fn the_purchase_plan_is_compared_with_imports_per_month(app: &App) {
         .await;
         assert_eq!(s, 201, "{a}");
     }
+    // The holder reports April's purchases, once; customs may not file for it.
+    let report = r#"{"month":"2020-04","quantity":"34000","price":"398.50","currency":"USD"}"#;
+    let uri = "/api/v1/allowances/WVR-2020-000500/purchase-reports";
+    let (s, r) = app
+        .call("POST", uri, Some(app.token(Role::Applicant)), Some(report))
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["quantity"].as_str(), r["price"].as_str()),
+        (201, Some("34000"), Some("398.50")),
+        "{r}"
+    );
+    let (s, r) = app
+        .call("POST", uri, Some(app.token(Role::Applicant)), Some(report))
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["error"]["code"].as_str()),
+        (409, Some("report_exists")),
+        "{r}"
+    );
+    let (s, _) = app
+        .call("POST", uri, Some(app.token(Role::Customs)), Some(report))
+        .await;
+    assert_eq!(s, 403);
+    let bad = r#"{"month":"2020-13","quantity":"1","price":"1","currency":"USD"}"#;
+    let (s, r) = app
+        .call("POST", uri, Some(app.token(Role::Applicant)), Some(bad))
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["error"]["field"].as_str()),
+        (422, Some("month")),
+        "{r}"
+    );
+    let (s, r) = app
+        .call("GET", uri, Some(app.token(Role::Customs)), None)
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["items"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{r}"
+    );
     let (s, p) = app
         .call(
             "GET",
@@ -640,9 +681,9 @@ async fn the_purchase_plan_is_compared_with_imports_per_month(app: &App) {
     assert_eq!(
         p["months"],
         json!([
-            {"month": "2020-04", "planned": "30000", "imported": "35000", "difference": "5000"},
-            {"month": "2020-05", "planned": "30000", "imported": "0", "difference": "-30000"},
-            {"month": "2020-06", "planned": "0", "imported": "5000", "difference": "5000"}
+            {"month": "2020-04", "planned": "30000", "imported": "35000", "difference": "5000", "reported": "34000"},
+            {"month": "2020-05", "planned": "30000", "imported": "0", "difference": "-30000", "reported": null},
+            {"month": "2020-06", "planned": "0", "imported": "5000", "difference": "5000", "reported": null}
         ])
     );
 }

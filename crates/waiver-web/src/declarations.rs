@@ -627,10 +627,12 @@ pub async fn plan(
         "planned",
         "imported",
         "difference",
+        "reported",
     ];
     w.write_record(columns)
         .map_err(|e| internal(e.to_string()))?;
     for r in rows {
+        let reported = r.reported.unwrap_or_default();
         w.write_record([
             &a.number,
             unit.as_str(),
@@ -638,6 +640,7 @@ pub async fn plan(
             &r.planned,
             &r.imported,
             &r.difference,
+            &reported,
         ])
         .map_err(|e| internal(e.to_string()))?;
     }

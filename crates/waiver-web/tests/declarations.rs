@@ -686,6 +686,28 @@ async fn the_purchase_plan_is_compared_with_imports_per_month(app: &App) {
             {"month": "2020-06", "planned": "0", "imported": "5000", "difference": "5000", "reported": null}
         ])
     );
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/allowances/WVR-2020-000500/plan?format=csv")
+        .header(
+            "authorization",
+            format!("Bearer {}", app.token(Role::Officer)),
+        )
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(waiver_web::router(app.state.clone()), req)
+        .await
+        .unwrap();
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(
+        String::from_utf8(bytes.to_vec()).unwrap(),
+        "allowance,unit,month,planned,imported,difference,reported\n\
+         WVR-2020-000500,t,2020-04,30000,35000,5000,34000\n\
+         WVR-2020-000500,t,2020-05,30000,0,-30000,\n\
+         WVR-2020-000500,t,2020-06,0,5000,5000,\n"
+    );
 }
 
 both!(

@@ -187,11 +187,8 @@ fn decision_from_row(r: &sqlx::any::AnyRow) -> Result<DecisionRecord> {
 
 const ALLOWANCE_SELECT: &str = "SELECT number, application_number, programme_id, holder, line_code, unit, granted_g, tolerance_ppm, valid_from_s, valid_until_s, scopes, version FROM allowances";
 
-/// granted × (1 + tolerance), rounded down to the gram.
-pub fn ceiling_g(granted_g: i64, tolerance_ppm: i64) -> i64 {
-    let extra = i128::from(granted_g) * i128::from(tolerance_ppm) / 1_000_000;
-    granted_g.saturating_add(i64::try_from(extra).unwrap_or(i64::MAX))
-}
+/// granted × (1 + tolerance), rounded down to the gram (the ledger's rule).
+pub use waiver_domain::ledger::ceiling_g;
 
 fn iso_week(ms: i64) -> String {
     // Beijing calendar day → ISO week (Monday first).

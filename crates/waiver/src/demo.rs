@@ -683,3 +683,83 @@ async fn seed_reviews(store: &Store) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// What `seed-bench` created: the holder, line and allowances a load generator draws on.
+#[derive(serde::Serialize)]
+pub struct BenchSeed {
+    pub holder: String,
+    pub line: String,
+    pub allowances: Vec<String>,
+    pub customs_token: String,
+}
+
+/// Seeds the demo (if the database is empty), then `count` more approved applications of
+/// Huasheng (3700HS0001) for line 12019010, `tonnes` each, through the real workflow (filing,
+/// screening, expert draw, scores, decision), so each becomes an allowance; and a customs API
+/// token. For the declaration benchmark and load tests.
+pub async fn seed_bench(store: &Store, count: usize, tonnes: u32) -> anyhow::Result<BenchSeed> {
+    use waiver_domain::application::Event;
+    use waiver_domain::review::Outcome;
+    seed(store).await?;
+    let programme = store
+        .programme("CN-2020-MKT")
+        .await?
+        .context("the seed programme CN-2020-MKT is missing")?
+        .0;
+    let schedule = waiver_domain::schedule_csv::demo_schedule()?;
+    let year = now().civil().0;
+    let (holder, line) = ("3700HS0001", "12019010");
+    let mut allowances = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut spec = demo_spec(holder, line, tonnes, 400);
+        if let Some(c) = spec.contract.as_mut() {
+            c.number = format!("{holder}-BENCH-{i:06}");
+        }
+        let v = spec
+            .validate(&programme, &schedule, now())
+            .map_err(|p| anyhow::anyhow!("bench application invalid: {p:?}"))?;
+        let a = store
+            .create_application(&Actor::user("li.wei"), &spec, &v, true, year)
+            .await?;
+        store
+            .transition(
+                &Actor::user("officer.zhang"),
+                &a.number,
+                &[Event::StartScreening, Event::Accept],
+                None,
+                None,
+                None,
+            )
+            .await?;
+        review_and_decide(
+            store,
+            Review {
+                number: a.number.clone(),
+                seed: 7_000_000 + i as u64,
+                conflict: false,
+                sheets: [(4, true, None), (4, true, None), (4, true, None)],
+                outcome: Outcome::Approve,
+                tonnes: None,
+                officer: "officer.zhang",
+                departure: None,
+            },
+        )
+        .await?;
+        let allowance = store
+            .allowances(Some(&[holder.to_owned()]))
+            .await?
+            .into_iter()
+            .find(|al| al.application == a.number)
+            .context("bench: the approval created no allowance")?;
+        allowances.push(allowance.number);
+    }
+    let customs_token = store
+        .create_token(&Actor::user("cli"), "customs.qingdao", "seed-bench")
+        .await?;
+    Ok(BenchSeed {
+        holder: holder.into(),
+        line: line.into(),
+        allowances,
+        customs_token,
+    })
+}

@@ -68,6 +68,18 @@ enum Command {
         #[command(subcommand)]
         command: admin::TokenCommand,
     },
+    /// Seed the demo plus N approved allowances and a customs token, for load tests; prints JSON.
+    #[command(hide = true)]
+    SeedBench {
+        #[command(flatten)]
+        db: admin::DbArgs,
+        /// How many allowances to create.
+        #[arg(long, default_value_t = 1000)]
+        allowances: usize,
+        /// Tonnes granted per allowance.
+        #[arg(long, default_value_t = 1000)]
+        tonnes: u32,
+    },
     /// Check the tamper-evident audit log.
     Audit {
         #[command(flatten)]
@@ -138,6 +150,16 @@ fn main() -> ExitCode {
         Command::User { db, command } => block_on(admin::user(db, command)),
         Command::Enterprise { db, command } => block_on(admin::enterprise(db, command)),
         Command::Token { db, command } => block_on(admin::token(db, command)),
+        Command::SeedBench {
+            db,
+            allowances,
+            tonnes,
+        } => block_on(async move {
+            let store = admin::open(&db).await?;
+            let seeded = demo::seed_bench(&store, allowances, tonnes).await?;
+            println!("{}", serde_json::to_string_pretty(&seeded)?);
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Audit { db, command } => block_on(admin::audit(db, command)),
     };
     match result {

@@ -187,11 +187,8 @@ fn decision_from_row(r: &sqlx::any::AnyRow) -> Result<DecisionRecord> {
 
 const ALLOWANCE_SELECT: &str = "SELECT number, application_number, programme_id, holder, line_code, unit, granted_g, tolerance_ppm, valid_from_s, valid_until_s, scopes, version FROM allowances";
 
-/// granted × (1 + tolerance), rounded down to the gram.
-pub fn ceiling_g(granted_g: i64, tolerance_ppm: i64) -> i64 {
-    let extra = i128::from(granted_g) * i128::from(tolerance_ppm) / 1_000_000;
-    granted_g.saturating_add(i64::try_from(extra).unwrap_or(i64::MAX))
-}
+/// granted × (1 + tolerance), rounded down to the gram (the ledger's rule).
+pub use waiver_domain::ledger::ceiling_g;
 
 fn iso_week(ms: i64) -> String {
     // Beijing calendar day → ISO week (Monday first).
@@ -889,6 +886,16 @@ impl Store {
         let mut affected = 0i64;
         let mut holders: Vec<String> = Vec::new();
         if let Some(r) = &change.redate {
+            // Lock the programme's allowances in number order before the first audit entry, as
+            // declarations do (crate::declarations), so the two never wait on each other.
+            if self.dialect() == crate::Dialect::Postgres {
+                sqlx::query(
+                    "SELECT number FROM allowances WHERE programme_id = $1 ORDER BY number FOR UPDATE",
+                )
+                .bind(&spec.programme)
+                .fetch_all(&mut *tx)
+                .await?;
+            }
             let rows = sqlx::query(&self.sql(
                 "SELECT number, holder, line_code, valid_until_s FROM allowances WHERE programme_id = $1 ORDER BY id",
             ))

@@ -194,6 +194,8 @@ impl Store {
 
     /// Appends one ledger entry and moves `used_g` with it; a draw that would pass granted +
     /// tolerance is refused here too (the domain decided it would not, so this is a backstop).
+    /// A reversal is always allowed, even when an appeal has lowered the grant below what was
+    /// used.
     async fn move_used(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -205,7 +207,7 @@ impl Store {
     ) -> Result<()> {
         let moved = sqlx::query(&self.sql(
             "UPDATE allowances SET used_g = used_g + $1 WHERE number = $2 AND used_g + $1 >= 0 \
-             AND used_g + $1 <= granted_g + (granted_g * tolerance_ppm) / 1000000",
+             AND ($1 <= 0 OR used_g + $1 <= granted_g + (granted_g * tolerance_ppm) / 1000000)",
         ))
         .bind(quantity_g)
         .bind(allowance)
@@ -589,5 +591,187 @@ pub(crate) fn replay(old: DeclarationRecord, d: &NewDeclaration) -> Result<Submi
                 d.number, d.number
             ),
         })
+    }
+}
+
+/// Utilisation of one programme and tariff line, in grams and fen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Utilisation {
+    pub programme: String,
+    pub line: String,
+    /// `YYYY-MM` of the declarations counted; `None` for the whole life of the allowances.
+    pub month: Option<String>,
+    /// Granted by allowances on this line (whole-life rows only).
+    pub granted_g: i64,
+    /// Drawn by accepted declarations.
+    pub used_g: i64,
+    /// Granted and not used (whole-life rows only; never negative).
+    pub unused_g: i64,
+    /// The unused quantity of allowances whose validity has ended (whole-life rows only).
+    pub expired_g: i64,
+    /// Duty lifted on the covered parts of accepted declarations, fen.
+    pub duty_forgone_fen: i64,
+}
+
+impl Store {
+    /// Utilisation per programme and line (whole life) and per programme, line and month of
+    /// declaration, as of `now`.
+    pub async fn utilisation(&self, now: BjTime) -> Result<Vec<Utilisation>> {
+        let mut totals: BTreeMap<(String, String), Utilisation> = BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT programme_id, line_code, granted_g, used_g, valid_until_s FROM allowances",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let (p, l): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let (granted, used, until): (i64, i64, i64) =
+                (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+            let u = totals
+                .entry((p.clone(), l.clone()))
+                .or_insert_with(|| Utilisation {
+                    programme: p,
+                    line: l,
+                    ..Utilisation::default()
+                });
+            let unused = (granted - used).max(0);
+            u.granted_g += granted;
+            u.used_g += used;
+            u.unused_g += unused;
+            if BjTime(until) <= now {
+                u.expired_g += unused;
+            }
+        }
+        let mut months: BTreeMap<(String, String, String), Utilisation> = BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT al.programme_id, al.line_code, d.declared_at_s, dl.covered_g, dl.excluded_duty_fen \
+             FROM declaration_lines dl JOIN declarations d ON d.number = dl.declaration_number \
+             JOIN allowances al ON al.number = dl.allowance_number WHERE d.status = 'accepted'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let (p, l): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let month = BjTime(r.try_get(2)?).month().to_string();
+            let (covered, forgone): (i64, i64) = (r.try_get(3)?, r.try_get(4)?);
+            if let Some(t) = totals.get_mut(&(p.clone(), l.clone())) {
+                t.duty_forgone_fen += forgone;
+            }
+            let u = months
+                .entry((p.clone(), l.clone(), month.clone()))
+                .or_insert_with(|| Utilisation {
+                    programme: p,
+                    line: l,
+                    month: Some(month),
+                    ..Utilisation::default()
+                });
+            u.used_g += covered;
+            u.duty_forgone_fen += forgone;
+        }
+        let mut out: Vec<Utilisation> = totals.into_values().collect();
+        out.extend(months.into_values());
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Grams drawn from an allowance by accepted declarations, per `YYYY-MM` of declaration.
+    pub async fn imports_by_month(&self, allowance: &str) -> Result<BTreeMap<String, i64>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT d.declared_at_s, dl.covered_g FROM declaration_lines dl \
+             JOIN declarations d ON d.number = dl.declaration_number \
+             WHERE dl.allowance_number = $1 AND d.status = 'accepted'",
+        ))
+        .bind(allowance)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            let month = BjTime(r.try_get(0)?).month().to_string();
+            *out.entry(month).or_insert(0) += r.try_get::<i64, _>(1)?;
+        }
+        Ok(out)
+    }
+}
+
+/// A holder's monthly purchase report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PurchaseReport {
+    pub allowance: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub quantity_g: i64,
+    /// Per unit of the allowance, minor units of `currency`.
+    pub price_minor: i64,
+    pub currency: String,
+    pub filed_by: String,
+    pub filed_at_ms: i64,
+}
+
+impl Store {
+    /// Files a purchase report; one per allowance and month (a second is `report_exists`).
+    pub async fn file_purchase_report(&self, actor: &Actor, r: &PurchaseReport) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(&self.sql(
+            "INSERT INTO purchase_reports (allowance_number, month, quantity_g, price_minor, currency, filed_by, filed_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (allowance_number, month) DO NOTHING",
+        ))
+        .bind(&r.allowance)
+        .bind(&r.month)
+        .bind(r.quantity_g)
+        .bind(r.price_minor)
+        .bind(&r.currency)
+        .bind(&r.filed_by)
+        .bind(r.filed_at_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done != 1 {
+            return Err(StoreError::Rejected {
+                code: "report_exists",
+                message: format!(
+                    "allowance {} already has a purchase report for {}",
+                    r.allowance, r.month
+                ),
+            });
+        }
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "allowance",
+                entity_id: &r.allowance,
+                action: "purchase_report",
+                before: serde_json::Value::Null,
+                after: serde_json::json!({ "month": r.month, "quantity_g": r.quantity_g, "price_minor": r.price_minor, "currency": r.currency }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn purchase_reports(&self, allowance: &str) -> Result<Vec<PurchaseReport>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT allowance_number, month, quantity_g, price_minor, currency, filed_by, filed_at_ms \
+             FROM purchase_reports WHERE allowance_number = $1 ORDER BY month",
+        ))
+        .bind(allowance)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PurchaseReport {
+                    allowance: r.try_get(0)?,
+                    month: r.try_get(1)?,
+                    quantity_g: r.try_get(2)?,
+                    price_minor: r.try_get(3)?,
+                    currency: r.try_get(4)?,
+                    filed_by: r.try_get(5)?,
+                    filed_at_ms: r.try_get(6)?,
+                })
+            })
+            .collect()
     }
 }

@@ -105,7 +105,7 @@ pub async fn seed_allowance(
     let mut tx = store.pool.begin().await?;
     sqlx::query(&store.sql(
         "INSERT INTO applications (number, programme_id, enterprise_code, filed_by, line_code, state, spec, quantity_g, value_minor, currency, version, created_at_ms, updated_at_ms) \
-         VALUES ($1, 'CN-2020-MKT', $2, 'system', $3, 'decided', '{}', $4, 1, 'USD', 1, $5, $5)",
+         VALUES ($1, 'CN-2020-MKT', $2, 'system', $3, 'approved', '{}', $4, 1, 'USD', 1, $5, $5)",
     ))
     .bind(&app)
     .bind(holder)

@@ -40,6 +40,10 @@ pub enum Action {
     Declare,
     /// Read recorded declarations; importers are narrowed to their own.
     ReadDeclarations,
+    /// Utilisation reports (aggregates per programme, line and month).
+    ReadUtilisation,
+    /// File monthly purchase reports on one's own allowances.
+    FilePurchaseReports,
 }
 
 impl Action {
@@ -73,6 +77,8 @@ impl Action {
             Action::ReadSla => "read service-level figures",
             Action::Declare => "submit, amend or cancel declarations (customs only)",
             Action::ReadDeclarations => "read declarations",
+            Action::ReadUtilisation => "read utilisation reports",
+            Action::FilePurchaseReports => "file purchase reports (allowance holders only)",
         }
     }
 }
@@ -114,6 +120,11 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         Action::ReadPublic => true,
         Action::ReadSla => matches!(role, Some(Role::Officer | Role::Admin | Role::Analyst)),
         Action::Declare => role == Some(Role::Customs),
+        Action::FilePurchaseReports => role == Some(Role::Applicant),
+        Action::ReadUtilisation => matches!(
+            role,
+            Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)
+        ),
         Action::ReadDeclarations => matches!(
             role,
             Some(Role::Applicant | Role::Officer | Role::Customs | Role::Admin)

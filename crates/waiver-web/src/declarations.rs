@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::{Path, Query, State as AxState};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -480,4 +480,339 @@ pub async fn get(
         .filter(|d| scope.as_ref().is_none_or(|h| h.contains(&d.importer)))
         .map(|d| Json(DeclarationView::of(d)))
         .ok_or_else(|| ApiError::not_found(format!("no declaration {number} that you may see")))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct Format {
+    /// `csv` for CSV; JSON otherwise.
+    pub format: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UtilisationReport {
+    /// Whole-life rows (`month` null: granted, used, unused, expired, duty forgone) then one
+    /// row per month of declaration (used and duty forgone). Quantities in grams, money in fen.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<waiver_store::declarations::Utilisation>,
+}
+
+/// Utilisation per programme, tariff line and month: granted, used, unused, expired, duty
+/// forgone. `?format=csv` for CSV (quantities in kg, money in CNY).
+#[utoipa::path(get, path = "/api/v1/reports/utilisation", params(Format),
+    responses((status = 200, body = UtilisationReport), (status = 200, content_type = "text/csv", body = String)), security(("bearer" = [])))]
+pub async fn utilisation(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Query(f): Query<Format>,
+) -> Res<Response> {
+    authorize(&caller, Action::ReadUtilisation)?;
+    let items = s.store.utilisation(crate::applications::now()).await?;
+    if f.format.as_deref() != Some("csv") {
+        return Ok(Json(UtilisationReport { items }).into_response());
+    }
+    let internal =
+        |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "programme",
+        "line",
+        "month",
+        "granted_kg",
+        "used_kg",
+        "unused_kg",
+        "expired_kg",
+        "duty_forgone_cny",
+    ])
+    .map_err(internal)?;
+    let kg = |g: i64| format_scaled(i128::from(g), 3, 0);
+    for u in items {
+        let whole = u.month.is_none();
+        let opt = |g: i64| if whole { kg(g) } else { String::new() };
+        w.write_record([
+            u.programme,
+            u.line,
+            u.month.unwrap_or_else(|| "all".to_owned()),
+            opt(u.granted_g),
+            kg(u.used_g),
+            opt(u.unused_g),
+            opt(u.expired_g),
+            Fen(u.duty_forgone_fen).to_string(),
+        ])
+        .map_err(internal)?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}
+
+/// One month of an allowance's purchase plan against what was imported under it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PlanRow {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// In the allowance's unit; `0` for a month outside the plan.
+    pub planned: String,
+    /// Drawn by accepted declarations declared in the month, in the allowance's unit.
+    pub imported: String,
+    /// imported − planned.
+    pub difference: String,
+    /// What the holder reported buying in the month (purchase reports), if filed.
+    pub reported: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PlanReport {
+    pub allowance: String,
+    pub unit: String,
+    pub months: Vec<PlanRow>,
+}
+
+/// The monthly purchase plan of an allowance's application against actual imports (the
+/// quantity its declarations drew), per month. `?format=csv` for CSV. Holder, customs, officers.
+#[utoipa::path(get, path = "/api/v1/allowances/{number}/plan", params(("number" = String, Path), Format),
+    responses((status = 200, body = PlanReport), (status = 404, body = crate::error::ErrorEnvelope)), security(("bearer" = [])))]
+pub async fn plan(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Query(f): Query<Format>,
+) -> Res<Response> {
+    authorize(&caller, Action::ReadAllowances)?;
+    let scope = crate::review::holder_scope(&s, &caller).await?;
+    let a = s
+        .store
+        .allowance(&number)
+        .await?
+        .filter(|a| scope.as_ref().is_none_or(|h| h.contains(&a.holder)))
+        .ok_or_else(|| ApiError::not_found(format!("no allowance {number} that you may see")))?;
+    let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
+    let mut months: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    if let Some(app) = s.store.application(&a.application).await? {
+        for m in &app.spec.monthly_plan {
+            let g = waiver_domain::Quantity::parse(&m.quantity, unit).map_or(0, |q| q.grams);
+            months.entry(m.month.clone()).or_default().0 += g;
+        }
+    }
+    for (m, g) in s.store.imports_by_month(&a.number).await? {
+        months.entry(m).or_default().1 += g;
+    }
+    let reports: BTreeMap<String, i64> = s
+        .store
+        .purchase_reports(&a.number)
+        .await?
+        .into_iter()
+        .map(|r| (r.month, r.quantity_g))
+        .collect();
+    for m in reports.keys() {
+        months.entry(m.clone()).or_default();
+    }
+    let rows: Vec<PlanRow> = months
+        .into_iter()
+        .map(|(month, (planned, imported))| PlanRow {
+            planned: in_unit(planned, unit),
+            imported: in_unit(imported, unit),
+            difference: in_unit(imported - planned, unit),
+            reported: reports.get(&month).map(|g| in_unit(*g, unit)),
+            month,
+        })
+        .collect();
+    if f.format.as_deref() != Some("csv") {
+        return Ok(Json(PlanReport {
+            allowance: a.number,
+            unit: unit.as_str().to_owned(),
+            months: rows,
+        })
+        .into_response());
+    }
+    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let columns = [
+        "allowance",
+        "unit",
+        "month",
+        "planned",
+        "imported",
+        "difference",
+        "reported",
+    ];
+    w.write_record(columns)
+        .map_err(|e| internal(e.to_string()))?;
+    for r in rows {
+        let reported = r.reported.unwrap_or_default();
+        w.write_record([
+            &a.number,
+            unit.as_str(),
+            &r.month,
+            &r.planned,
+            &r.imported,
+            &r.difference,
+            &reported,
+        ])
+        .map_err(|e| internal(e.to_string()))?;
+    }
+    let body = w.into_inner().map_err(|e| internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}
+
+/// A holder's purchase report for one month.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseReportIn {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Bought in the month, in the allowance's unit.
+    pub quantity: String,
+    /// Average price per unit of the allowance (e.g. per tonne).
+    pub price: String,
+    pub currency: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PurchaseReportOut {
+    pub allowance: String,
+    pub month: String,
+    /// In the allowance's unit.
+    pub quantity: String,
+    pub price: String,
+    pub currency: String,
+    pub filed_by: String,
+    pub filed_at_ms: i64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PurchaseReportList {
+    pub items: Vec<PurchaseReportOut>,
+}
+
+async fn visible_allowance(
+    s: &AppState,
+    caller: &Caller,
+    number: &str,
+) -> Res<waiver_store::Allowance> {
+    let scope = crate::review::holder_scope(s, caller).await?;
+    s.store
+        .allowance(number)
+        .await?
+        .filter(|a| scope.as_ref().is_none_or(|h| h.contains(&a.holder)))
+        .ok_or_else(|| ApiError::not_found(format!("no allowance {number} that you may see")))
+}
+
+/// Files the holder's purchase report for a month (one per month).
+#[utoipa::path(post, path = "/api/v1/allowances/{number}/purchase-reports", request_body = PurchaseReportIn,
+    params(("number" = String, Path)),
+    responses((status = 201, body = PurchaseReportOut), (status = 404, body = crate::error::ErrorEnvelope),
+        (status = 409, body = crate::error::ErrorEnvelope, description = "`report_exists`"), (status = 422, body = crate::error::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn file_purchase_report(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    body: Res<JsonBody<PurchaseReportIn>>,
+) -> Res<(StatusCode, Json<PurchaseReportOut>)> {
+    authorize(&caller, Action::FilePurchaseReports)?;
+    let a = visible_allowance(&s, &caller, &number).await?;
+    let b = body?.0;
+    let month = waiver_domain::Month::parse(&b.month).ok_or_else(|| {
+        ApiError::validation(
+            "month",
+            format!(
+                "`{}` is not a month; write YYYY-MM",
+                b.month.chars().take(20).collect::<String>()
+            ),
+        )
+    })?;
+    let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
+    let quantity = waiver_domain::Quantity::parse(&b.quantity, unit).map_err(|e| {
+        ApiError::validation(
+            "quantity",
+            format!(
+                "{e}; a positive number of {} exact to the gram",
+                unit.as_str()
+            ),
+        )
+    })?;
+    let currency = waiver_domain::Currency::parse(&b.currency)
+        .map_err(|e| ApiError::validation("currency", e.to_string()))?;
+    let price = waiver_domain::Money::parse(&b.price, currency).map_err(|e| {
+        ApiError::validation(
+            "price",
+            format!("{e}; a positive amount with at most 2 decimals"),
+        )
+    })?;
+    let r = waiver_store::declarations::PurchaseReport {
+        allowance: a.number.clone(),
+        month: month.to_string(),
+        quantity_g: quantity.grams,
+        price_minor: price.minor,
+        currency: currency.as_str().to_owned(),
+        filed_by: caller.name().to_owned(),
+        filed_at_ms: crate::review::now_ms(),
+    };
+    s.store
+        .file_purchase_report(&Actor::user(caller.name()), &r)
+        .await?;
+    Ok((StatusCode::CREATED, Json(report_out(r, unit))))
+}
+
+fn report_out(r: waiver_store::declarations::PurchaseReport, unit: QtyUnit) -> PurchaseReportOut {
+    PurchaseReportOut {
+        quantity: in_unit(r.quantity_g, unit),
+        price: format_scaled(i128::from(r.price_minor), 2, 2),
+        allowance: r.allowance,
+        month: r.month,
+        currency: r.currency,
+        filed_by: r.filed_by,
+        filed_at_ms: r.filed_at_ms,
+    }
+}
+
+/// The holder's purchase reports, by month. `?format=csv` for CSV. Holder, customs, officers.
+#[utoipa::path(get, path = "/api/v1/allowances/{number}/purchase-reports", params(("number" = String, Path), Format),
+    responses((status = 200, body = PurchaseReportList), (status = 404, body = crate::error::ErrorEnvelope)), security(("bearer" = [])))]
+pub async fn purchase_reports(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Query(f): Query<Format>,
+) -> Res<Response> {
+    authorize(&caller, Action::ReadAllowances)?;
+    let a = visible_allowance(&s, &caller, &number).await?;
+    let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
+    let items: Vec<PurchaseReportOut> = s
+        .store
+        .purchase_reports(&a.number)
+        .await?
+        .into_iter()
+        .map(|r| report_out(r, unit))
+        .collect();
+    if f.format.as_deref() != Some("csv") {
+        return Ok(Json(PurchaseReportList { items }).into_response());
+    }
+    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "allowance",
+        "month",
+        "quantity",
+        "unit",
+        "price",
+        "currency",
+        "filed_by",
+    ])
+    .map_err(|e| internal(e.to_string()))?;
+    for r in items {
+        w.write_record([
+            &r.allowance,
+            &r.month,
+            &r.quantity,
+            unit.as_str(),
+            &r.price,
+            &r.currency,
+            &r.filed_by,
+        ])
+        .map_err(|e| internal(e.to_string()))?;
+    }
+    let body = w.into_inner().map_err(|e| internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
 }

@@ -124,6 +124,11 @@ pub fn router(state: AppState) -> Router {
         .route("/reviews/escalate", post(review::escalate))
         .route("/allowances", get(review::allowances))
         .route("/allowances/{number}", get(review::allowance))
+        .route("/allowances/{number}/plan", get(declarations::plan))
+        .route(
+            "/allowances/{number}/purchase-reports",
+            get(declarations::purchase_reports).post(declarations::file_purchase_report),
+        )
         .route(
             "/policy-changes",
             get(review::policy_changes).post(review::publish_policy_change),
@@ -145,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .route("/declarations/{number}", get(declarations::get))
         .route("/declarations/{number}/cancel", post(declarations::cancel))
         .route("/declarations/{number}/amend", post(declarations::amend))
+        .route("/reports/utilisation", get(declarations::utilisation))
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/enterprises/{code}", get(api::get_enterprise))
         .route("/me", get(api::me))

@@ -170,6 +170,36 @@ async fn every_role_on_every_endpoint(app: &App) {
             none.clone(),
             [401, 403, 403, 403, 200, 403, 403],
         ),
+        (
+            "GET",
+            "/api/v1/allowances/WVR-2099-000001/plan".into(),
+            none.clone(),
+            [401, 404, 403, 404, 404, 403, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/allowances/WVR-2099-000001/purchase-reports".into(),
+            Some(r#"{"month":"2020-04","quantity":"1","price":"1","currency":"USD"}"#.into()),
+            [401, 404, 403, 403, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/allowances/WVR-2099-000001/purchase-reports".into(),
+            none.clone(),
+            [401, 404, 403, 404, 404, 403, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/reports/utilisation".into(),
+            none.clone(),
+            [401, 403, 403, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/reports/utilisation?format=csv".into(),
+            none.clone(),
+            [401, 403, 403, 200, 200, 200, 200],
+        ),
         // Five wrong passwords for one username lock it: the sixth attempt is refused.
         (
             "POST",

@@ -72,6 +72,8 @@ async fn ledgers_balance(app: &App) {
         assert_eq!(c.used_g, c.entries_used_g, "{c:?}");
         assert!(c.used_g >= 0 && c.used_g <= c.ceiling_g, "{c:?}");
     }
+    let report = app.state.store.verify_audit().await.unwrap();
+    assert_eq!(report.first_bad, None, "{report:?}");
 }
 
 async fn a_declaration_draws_once_splits_notes_refusals_and_cancels(app: &App) {
@@ -438,6 +440,14 @@ async fn concurrent_clients_never_overdraw(app: &App) {
     );
     assert!(stats.batches < 208, "{stats:?}");
     assert_eq!(stats.fallbacks, 0, "{stats:?}");
+    // One audit entry per declaration, written in its transaction.
+    let audited = app
+        .state
+        .store
+        .count_raw("SELECT COUNT(*) FROM audit_log WHERE entity_type = 'declaration' AND action = 'submit'")
+        .await
+        .unwrap();
+    assert_eq!(audited, 80 + 128);
     // Every acknowledged declaration is recorded with the answer it was given.
     for (i, (_, a)) in one.iter().enumerate() {
         let (s, g) = app
@@ -453,7 +463,267 @@ async fn concurrent_clients_never_overdraw(app: &App) {
     ledgers_balance(app).await;
 }
 
+/// Eight identical sends at once: one is recorded (201), the others replay it (200), one draw.
+/// Then utilisation per programme, line and month, as JSON and CSV.
+async fn identical_sends_race_to_one_draw_and_utilisation_reports_it(app: &App) {
+    allowance(app, "WVR-2020-000300", HOLDER, 100, 0).await;
+    let customs = app.token(Role::Customs).to_owned();
+    let body = declaration(
+        "RACE-1",
+        HOLDER,
+        "2020-06-01T10:00",
+        vec![line(1, "30", Some("WVR-2020-000300"))],
+    );
+    let sends = (0..8).map(|_| {
+        let (body, customs) = (body.clone(), customs.clone());
+        async move {
+            app.call("POST", "/api/v1/declarations", Some(&customs), Some(&body))
+                .await
+        }
+    });
+    let got = futures_util::future::join_all(sends).await;
+    let mut statuses: Vec<u16> = got.iter().map(|(s, _)| s.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 200, 201],
+        "{got:?}"
+    );
+    assert!(got.iter().all(|(_, a)| a == &got[0].1));
+    assert_eq!(used_g(app, "WVR-2020-000300").await, 30_000_000);
+    let (s, _) = declare(
+        app,
+        &declaration(
+            "RACE-2",
+            HOLDER,
+            "2020-07-02",
+            vec![line(1, "20", Some("WVR-2020-000300"))],
+        ),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    let (s, r) = app
+        .call("GET", "/api/v1/reports/utilisation", Some(&customs), None)
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let items = r["items"].as_array().unwrap();
+    let whole = items.iter().find(|u| u["month"].is_null()).unwrap();
+    assert_eq!(
+        (
+            whole["granted_g"].as_i64(),
+            whole["used_g"].as_i64(),
+            whole["unused_g"].as_i64(),
+            whole["expired_g"].as_i64()
+        ),
+        (
+            Some(100_000_000),
+            Some(50_000_000),
+            Some(50_000_000),
+            Some(50_000_000)
+        ),
+        "{r}"
+    );
+    assert!(whole["duty_forgone_fen"].as_i64().unwrap() > 0, "{r}");
+    let months: Vec<(&str, i64)> = items
+        .iter()
+        .filter(|u| !u["month"].is_null())
+        .map(|u| (u["month"].as_str().unwrap(), u["used_g"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        months,
+        [("2020-06", 30_000_000), ("2020-07", 20_000_000)],
+        "{r}"
+    );
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/reports/utilisation?format=csv")
+        .header("authorization", format!("Bearer {customs}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(waiver_web::router(app.state.clone()), req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let csv = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        csv.starts_with(
+            "programme,line,month,granted_kg,used_kg,unused_kg,expired_kg,duty_forgone_cny\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("CN-2020-MKT,12019010,all,100000,50000,50000,50000,"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("CN-2020-MKT,12019010,2020-07,,20000,,,"),
+        "{csv}"
+    );
+}
+
+/// An appeal may lower the grant below what is already used: no new draw, but cancelling the
+/// declaration still gives its quantity back.
+async fn a_reversal_is_allowed_after_the_grant_was_lowered(app: &App) {
+    allowance(app, "WVR-2020-000400", HOLDER, 100, 0).await;
+    let (s, _) = declare(
+        app,
+        &declaration(
+            "LOW-1",
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "80", Some("WVR-2020-000400"))],
+        ),
+    )
+    .await;
+    assert_eq!(s, 201);
+    app.state
+        .store
+        .execute_raw("UPDATE allowances SET granted_g = 50000000 WHERE number = 'WVR-2020-000400'")
+        .await
+        .unwrap();
+    let (_, a) = declare(
+        app,
+        &declaration(
+            "LOW-2",
+            HOLDER,
+            "2020-06-01",
+            vec![line(1, "1", Some("WVR-2020-000400"))],
+        ),
+    )
+    .await;
+    assert!(
+        a["lines"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("exhausted"),
+        "{a}"
+    );
+    let (s, c) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/LOW-1/cancel",
+            Some(app.token(Role::Customs)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(used_g(app, "WVR-2020-000400").await, 0);
+    ledgers_balance(app).await;
+}
+
+/// The application's monthly plan (2020-04 and 2020-05, 30 000 t each) against imports and the
+/// holder's purchase reports.
+async fn the_purchase_plan_is_compared_with_imports_per_month(app: &App) {
+    allowance(app, "WVR-2020-000500", HOLDER, 60_000, 100_000).await;
+    let spec = common::application_json(HOLDER, "12019010");
+    app.state
+        .store
+        .execute_raw(&format!(
+            "UPDATE applications SET spec = '{spec}' WHERE number = 'APP-WVR-2020-000500'"
+        ))
+        .await
+        .unwrap();
+    for (n, at, t) in [
+        ("P-1", "2020-04-03", "20000"),
+        ("P-2", "2020-04-20", "15000"),
+        ("P-3", "2020-06-01", "5000"),
+    ] {
+        let (s, a) = declare(
+            app,
+            &declaration(n, HOLDER, at, vec![line(1, t, Some("WVR-2020-000500"))]),
+        )
+        .await;
+        assert_eq!(s, 201, "{a}");
+    }
+    // The holder reports April's purchases, once; customs may not file for it.
+    let report = r#"{"month":"2020-04","quantity":"34000","price":"398.50","currency":"USD"}"#;
+    let uri = "/api/v1/allowances/WVR-2020-000500/purchase-reports";
+    let (s, r) = app
+        .call("POST", uri, Some(app.token(Role::Applicant)), Some(report))
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["quantity"].as_str(), r["price"].as_str()),
+        (201, Some("34000"), Some("398.50")),
+        "{r}"
+    );
+    let (s, r) = app
+        .call("POST", uri, Some(app.token(Role::Applicant)), Some(report))
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["error"]["code"].as_str()),
+        (409, Some("report_exists")),
+        "{r}"
+    );
+    let (s, _) = app
+        .call("POST", uri, Some(app.token(Role::Customs)), Some(report))
+        .await;
+    assert_eq!(s, 403);
+    let bad = r#"{"month":"2020-13","quantity":"1","price":"1","currency":"USD"}"#;
+    let (s, r) = app
+        .call("POST", uri, Some(app.token(Role::Applicant)), Some(bad))
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["error"]["field"].as_str()),
+        (422, Some("month")),
+        "{r}"
+    );
+    let (s, r) = app
+        .call("GET", uri, Some(app.token(Role::Customs)), None)
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["items"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{r}"
+    );
+    let (s, p) = app
+        .call(
+            "GET",
+            "/api/v1/allowances/WVR-2020-000500/plan",
+            Some(app.token(Role::Applicant)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        p["months"],
+        json!([
+            {"month": "2020-04", "planned": "30000", "imported": "35000", "difference": "5000", "reported": "34000"},
+            {"month": "2020-05", "planned": "30000", "imported": "0", "difference": "-30000", "reported": null},
+            {"month": "2020-06", "planned": "0", "imported": "5000", "difference": "5000", "reported": null}
+        ])
+    );
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/allowances/WVR-2020-000500/plan?format=csv")
+        .header(
+            "authorization",
+            format!("Bearer {}", app.token(Role::Officer)),
+        )
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(waiver_web::router(app.state.clone()), req)
+        .await
+        .unwrap();
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(
+        String::from_utf8(bytes.to_vec()).unwrap(),
+        "allowance,unit,month,planned,imported,difference,reported\n\
+         WVR-2020-000500,t,2020-04,30000,35000,5000,34000\n\
+         WVR-2020-000500,t,2020-05,30000,0,-30000,\n\
+         WVR-2020-000500,t,2020-06,0,5000,5000,\n"
+    );
+}
+
 both!(
+    the_purchase_plan_is_compared_with_imports_per_month,
+    a_reversal_is_allowed_after_the_grant_was_lowered,
+    identical_sends_race_to_one_draw_and_utilisation_reports_it,
     a_declaration_draws_once_splits_notes_refusals_and_cancels,
     de_minimis_waives_a_small_tax_per_declaration,
     concurrent_clients_never_overdraw,

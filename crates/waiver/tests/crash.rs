@@ -249,6 +249,13 @@ async fn crash_and_restart(url: &str) {
         acked.len()
     );
     assert!(recorded >= acked.len() as i64);
+    // Each recorded declaration has its audit entry (same transaction), and the chain is whole.
+    let audited = store
+        .count_raw("SELECT COUNT(*) FROM audit_log WHERE entity_type = 'declaration'")
+        .await
+        .unwrap();
+    assert_eq!(audited, recorded);
+    assert_eq!(store.verify_audit().await.unwrap().first_bad, None);
     let checks = store.ledger_checks().await.unwrap();
     assert_eq!(checks.len(), 17);
     for c in &checks {

@@ -36,3 +36,17 @@ CREATE TABLE declaration_lines (
     PRIMARY KEY (declaration_number, line_no)
 );
 CREATE INDEX declaration_lines_allowance ON declaration_lines (allowance_number);
+
+-- Monthly purchase reports filed by holders: one per allowance and month.
+CREATE TABLE purchase_reports (
+    id INTEGER PRIMARY KEY,
+    allowance_number TEXT NOT NULL REFERENCES allowances (number),
+    month TEXT NOT NULL,
+    quantity_g INTEGER NOT NULL CHECK (quantity_g >= 0),
+    -- Price per unit of the allowance (e.g. per tonne), minor units of currency.
+    price_minor INTEGER NOT NULL CHECK (price_minor >= 0),
+    currency TEXT NOT NULL,
+    filed_by TEXT NOT NULL,
+    filed_at_ms INTEGER NOT NULL,
+    UNIQUE (allowance_number, month)
+);

@@ -22,6 +22,24 @@ pub struct Store {
     dialect: Dialect,
     /// The group-commit writer for declarations (started on first use).
     pub(crate) batcher: crate::batch::Batcher,
+    /// In-process read caches, invalidated by this process's writes.
+    pub(crate) cache: std::sync::Arc<Cache>,
+}
+
+/// The published product exclusions, read on every declaration, kept until a decision, appeal
+/// or policy change commits (each bumps the generation; a read that raced with one is not kept).
+/// One process per database is assumed, as everywhere in Waiver.
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    generation: std::sync::atomic::AtomicU64,
+    exclusions: std::sync::Mutex<Option<(u64, std::sync::Arc<Vec<crate::ProductExclusion>>)>>,
+}
+
+impl Cache {
+    pub(crate) fn exclusions_changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -64,6 +82,7 @@ impl Store {
             pool,
             dialect,
             batcher: Default::default(),
+            cache: Default::default(),
         })
     }
 
@@ -87,7 +106,31 @@ impl Store {
             pool: self.pool.clone(),
             dialect: self.dialect,
             batcher: Default::default(),
+            cache: self.cache.clone(),
         }
+    }
+
+    /// Every published product exclusion, from the cache when no decision, appeal or policy
+    /// change committed since it was read.
+    pub async fn product_exclusions_cached(
+        &self,
+    ) -> Result<std::sync::Arc<Vec<crate::ProductExclusion>>> {
+        use std::sync::atomic::Ordering;
+        let generation = self.cache.generation.load(Ordering::SeqCst);
+        if let Ok(guard) = self.cache.exclusions.lock() {
+            if let Some((g, list)) = guard.as_ref() {
+                if *g == generation {
+                    return Ok(list.clone());
+                }
+            }
+        }
+        let list = std::sync::Arc::new(self.product_exclusions(None).await?);
+        if let Ok(mut guard) = self.cache.exclusions.lock() {
+            if self.cache.generation.load(Ordering::SeqCst) == generation {
+                *guard = Some((generation, list.clone()));
+            }
+        }
+        Ok(list)
     }
 
     pub(crate) fn sql(&self, q: &'static str) -> Cow<'static, str> {

@@ -297,6 +297,7 @@ impl Store {
             self.finalize(&mut tx, actor, number, id, programme).await?;
         }
         tx.commit().await?;
+        self.cache.exclusions_changed();
         self.decision(number)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("decision on {number}")))
@@ -347,6 +348,7 @@ impl Store {
         self.finalize(&mut tx, actor, number, d.id, programme)
             .await?;
         tx.commit().await?;
+        self.cache.exclusions_changed();
         self.decision(number)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("decision on {number}")))
@@ -699,6 +701,7 @@ impl Store {
         audit::append(self, &mut tx, actor, change).await?;
         notify(self, &mut tx, "role:officer", "appeal", &format!("{number} is appealed; an officer other than the one who decided must reconsider it"), ("application", number)).await?;
         tx.commit().await?;
+        self.cache.exclusions_changed();
         self.appeal(number)
             .await?
             .filter(|a| a.id == id)
@@ -844,6 +847,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.cache.exclusions_changed();
         self.appeal(number)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("appeal on {number}")))
@@ -1046,6 +1050,7 @@ impl Store {
         };
         audit::append(self, &mut tx, actor, c).await?;
         tx.commit().await?;
+        self.cache.exclusions_changed();
         self.policy_changes(None)
             .await?
             .into_iter()

@@ -374,7 +374,7 @@ async fn record(
     let p = parse(s, body)?;
     let request = serde_json::to_string(&p.body)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    let exclusions = s.store.product_exclusions(None).await?;
+    let exclusions = s.store.product_exclusions_cached().await?;
     let first = &p.lines[0].0;
     let d = NewDeclaration {
         number: p.body.number.trim().to_owned(),

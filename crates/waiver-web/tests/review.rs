@@ -643,6 +643,29 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
     let (st, before) = app.call("POST", "/api/v1/assess", None, Some(&line)).await;
     assert_eq!(st, 200, "{before}");
     assert!(before["product_exclusion"].is_null());
+    // A declaration before publication pays every layer (and fills the exclusions cache).
+    let customs = app.token(Role::Customs).to_owned();
+    let declaration = |number: &str| {
+        json!({
+            "number": number, "importer": "3200JY0002", "declared_at": "2026-12-01",
+            "lines": [{ "line": 1, "code": "12019090", "origin": "US", "quantity": "1000",
+                        "unit": "t", "customs_value": "3200000", "currency": "CNY" }]
+        })
+        .to_string()
+    };
+    let (st, d_before) = app
+        .call(
+            "POST",
+            "/api/v1/declarations",
+            Some(&customs),
+            Some(&declaration("PX-BEFORE")),
+        )
+        .await;
+    assert_eq!(st, 201, "{d_before}");
+    assert_eq!(
+        d_before["lines"][0]["excluded_duty_cny"], "0.00",
+        "{d_before}"
+    );
     let decision = json!({
         "outcome": "approve",
         "valid_from": "2026-11-01",
@@ -682,6 +705,24 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
             .unwrap()
     };
     assert!(total(&after) < total(&before));
+    // A declaration by an importer with no claim after publication has the same layers lifted.
+    let (st, d_after) = app
+        .call(
+            "POST",
+            "/api/v1/declarations",
+            Some(&customs),
+            Some(&declaration("PX-AFTER")),
+        )
+        .await;
+    assert_eq!(st, 201, "{d_after}");
+    assert_ne!(
+        d_after["lines"][0]["excluded_duty_cny"], "0.00",
+        "{d_after}"
+    );
+    assert_eq!(
+        d_after["total_cny"], after["assessment"]["total_cny"],
+        "{d_after} {after}"
+    );
     // Outside validity nothing is lifted.
     let old = line.replace("2026-12-01", "2026-10-15");
     let (_, out) = app.call("POST", "/api/v1/assess", None, Some(&old)).await;

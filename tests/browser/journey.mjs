@@ -156,6 +156,22 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
     evidence_commercial_need: 'crush capacity', evidence_contract_credibility: 'signed', evidence_plan_feasibility: 'two cargoes',
     public_summary: '40 000 t for crushing',
   });
+  // Checked as the user types (validate.js asks the server's domain validation): the 15%
+  // overfill is flagged before any submit, and a plan that does not add up is flagged, then
+  // cleared once it does.
+  try {
+    await a.page.waitForSelector('#contract_overfill_pct-error', { timeout: 5000 });
+    if ((await a.page.getAttribute('#contract_overfill_pct', 'aria-describedby')) !== 'contract_overfill_pct-error') failures.push(`${lang} live: the overfill error is not linked to its field`);
+    await a.page.fill('#plan_1_quantity', '10000');
+    await a.page.waitForSelector('#monthly_plan-error', { timeout: 5000 });
+    const planMsg = await a.page.textContent('#monthly_plan-error');
+    if (!planMsg.includes(lang === 'zh' ? '各月合计' : 'add up to')) failures.push(`${lang} live: plan message ${planMsg}`);
+    await check(a.page, 'new-application-live', lang);
+    await a.page.fill('#plan_1_quantity', '20000');
+    await a.page.waitForSelector('#monthly_plan-error', { state: 'detached', timeout: 5000 });
+  } catch (e) {
+    failures.push(`${lang} live validation: ${e.message.split('\n')[0]}`);
+  }
   await a.page.click('form.stack button[type=submit]');
   // 15% overfill is above the programme's 10%: the error sits beside the field, input kept.
   if ((await a.page.getAttribute('#contract_overfill_pct', 'aria-invalid')) !== 'true') failures.push(`${lang} journey: overfill error not shown beside the field`);

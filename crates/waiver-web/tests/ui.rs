@@ -50,7 +50,13 @@ fn check_page(html: &str, lang: &str) {
         !html.contains('⟦'),
         "a label is missing a translation: {html}"
     );
-    assert!(!html.contains("<script"), "{html}");
+    // Scripts only from this origin's assets, never inline.
+    for (i, _) in html.match_indices("<script") {
+        assert!(
+            html[i..].starts_with("<script src=\"/assets/"),
+            "inline script: {html}"
+        );
+    }
     assert!(!html.contains(" style="), "{html}");
     assert!(html.len() < 200 * 1024, "pages stay under 200 KB");
 }
@@ -318,7 +324,127 @@ async fn workflow_forms_refuse_a_missing_token_and_the_wrong_role(app: &App) {
     assert!(html.contains("value=\"keep me\""), "{html}");
 }
 
+async fn the_application_form_is_checked_as_the_user_types(app: &App) {
+    let session = |name: &'static str| async move {
+        let u = app.state.store.user(name).await.unwrap().unwrap();
+        let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+        format!("waiver_session={t}; waiver_csrf={}", "b".repeat(64))
+    };
+    let applicant = session("user.applicant").await;
+    let (st, _, html) = send(
+        app,
+        "GET",
+        "/applications/new",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    check_page(&html, "en");
+    assert!(
+        html.contains("<script src=\"/assets/validate.js\" defer>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("data-validate=\"/applications/validate\""),
+        "{html}"
+    );
+    assert!(html.contains("id=\"monthly_plan\""), "{html}");
+    let (st, h, js) = send(app, "GET", "/assets/validate.js", &[], None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(js.contains("/applications/validate") || js.contains("data-validate"));
+    // A draft with a plan that does not add up and too much overfill: the problems come back by
+    // input id, with the domain's words; nothing is stored.
+    let draft = format!(
+        "csrf={}&programme=CN-2020-MKT&enterprise=3700HS0001&line=12019090&quantity=40000&unit=t&value=16000000&currency=USD\
+         &contract_number=C-1&contract_supplier=Gulf&contract_signed_on=2020-03-05&contract_quantity=40000&contract_overfill_pct=15\
+         &plan_0_month=2020-04&plan_0_quantity=20000&plan_1_month=2020-05&plan_1_quantity=10000",
+        "b".repeat(64)
+    );
+    let before = app
+        .state
+        .store
+        .applications(&waiver_store::Scope::All, None, 500, 0)
+        .await
+        .unwrap()
+        .len();
+    let check = |body: String, cookie: String| async move {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/applications/validate")
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = router(app.state.clone()).oneshot(req).await.unwrap();
+        let st = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (
+            st,
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(),
+        )
+    };
+    let (st, v) = check(draft.clone(), applicant.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let e = &v["errors"];
+    assert!(
+        e["monthly_plan"]
+            .as_str()
+            .unwrap()
+            .contains("add up to 30000 t"),
+        "{v}"
+    );
+    assert!(
+        e["contract_overfill_pct"].as_str().unwrap().contains("10%"),
+        "{v}"
+    );
+    assert!(
+        e.get("line").is_none() && e.get("quantity").is_none(),
+        "{v}"
+    );
+    // The same problems in Chinese for a Chinese page.
+    let (_, v) = check(draft.clone(), format!("{applicant}; waiver_lang=zh")).await;
+    assert!(
+        v["errors"]["monthly_plan"]
+            .as_str()
+            .unwrap()
+            .contains("各月合计"),
+        "{v}"
+    );
+    // Fixed: no problems.
+    let fixed = draft
+        .replace("contract_overfill_pct=15", "contract_overfill_pct=10")
+        .replace("plan_1_quantity=10000", "plan_1_quantity=20000")
+        + "&evidence_commercial_need=a&evidence_contract_credibility=b&evidence_plan_feasibility=c&public_summary=s";
+    let (st, v) = check(fixed, applicant.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["errors"], serde_json::json!({}), "{v}");
+    let after = app
+        .state
+        .store
+        .applications(&waiver_store::Scope::All, None, 500, 0)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "checking stores nothing");
+    // Without the form token, or as another role: refused.
+    let (st, _) = check(
+        draft.replace(&"b".repeat(64), &"c".repeat(64)),
+        applicant.clone(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let officer = session("user.officer").await;
+    let (st, _) = check(draft, officer).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
 both!(
+    the_application_form_is_checked_as_the_user_types,
     workflow_forms_refuse_a_missing_token_and_the_wrong_role,
     pages_speak_english_and_chinese_and_carry_the_security_headers,
     the_tariff_page_shows_every_layer_and_names_a_bad_field,

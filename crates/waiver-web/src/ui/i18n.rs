@@ -73,6 +73,11 @@ impl Lang {
         }
     }
 
+    /// A domain validation message in this language (see [`problem`]).
+    pub fn problem_of(self, message: &str) -> String {
+        problem(self, message)
+    }
+
     /// A Beijing date, `28 Nov 2026` or `2026年11月28日`.
     pub fn date(self, t: waiver_domain::BjTime) -> String {
         const MONTHS: [&str; 12] = [
@@ -116,6 +121,88 @@ impl Lang {
             out
         }
     }
+}
+
+/// Validation messages of the domain (English, as the API returns them) with their Chinese
+/// form: `{}` marks a value carried over. Ordered so that longer patterns come first.
+const PROBLEMS: &[(&str, &str)] = &[
+    ("the months add up to {} but the application is for {}; make them equal", "各月合计{}，但申请数量为{}；两者须相等"),
+    ("{}; give a positive quantity in {}", "{}；请填写以{}为单位的正数"),
+    ("{}; the contract value is a positive amount with at most 2 decimals", "{}；合同金额须为正数，最多两位小数"),
+    ("{}% is above the programme's tolerance of {}%", "{}%超过本项目的溢装容差{}%"),
+    ("{} is after the filing date {}", "{}晚于申请日期{}"),
+    ("{} is more than the contract's {}", "{}超过合同数量{}"),
+    ("`{}` is not a month; write YYYY-MM", "“{}”不是月份；请按YYYY-MM填写"),
+    ("{} appears twice", "{}重复出现"),
+    ("give 1 to {} months of planned purchases", "请填写1至{}个月的采购计划"),
+    ("give evidence for “{}”", "请提供“{}”的证明材料"),
+    ("is longer than {} characters", "超过{}个字符"),
+    ("is required", "必填"),
+    ("the unit is `kg` or `t`", "单位为kg或t"),
+    ("a purchase-programme application needs its purchase contract", "采购类排除申请须附采购合同"),
+    ("tariff line {} is not in the nomenclature; check the code", "税号{}不在税则中；请检查"),
+    ("tariff line {} is not in force at {}", "税号{}在{}未生效"),
+    ("{} is not on the programme's list; this programme does not accept unlisted lines", "{}不在本项目清单内；本项目不受理清单外税号"),
+    ("{} is not on the programme's list; set add_product_request to ask for it to be added", "{}不在本项目清单内；可申请增列"),
+    ("tariff code `{}` is not 8 or 10 digits; write it like 12019010 or 1201.90.10", "税号“{}”不是8位或10位数字；请写作12019010或1201.90.10"),
+    ("currency `{}` is not an ISO 4217 code of three capital letters, e.g. USD or CNY", "币种“{}”不是三位大写字母的ISO 4217代码，如USD或CNY"),
+    ("`{}` is not a decimal number; write digits with an optional `.` and no thousands separators, e.g. 1234.56", "“{}”不是数字；请只写数字和小数点，不加千位分隔符，如1234.56"),
+    ("`{}` has more than {} decimal places", "“{}”的小数位超过{}位"),
+    ("`{}` is too large", "“{}”过大"),
+    ("`{}` is negative; give a positive amount", "“{}”为负数；请填写正数"),
+    ("`{}` is zero; give a positive amount", "“{}”为零；请填写正数"),
+    ("`{}` is not a date or time; write YYYY-MM-DD, YYYY-MM-DDTHH:MM (Beijing time) or RFC 3339 with an offset, e.g. 2019-09-01T08:30:00+08:00", "“{}”不是日期或时间；请按YYYY-MM-DD或YYYY-MM-DDTHH:MM（北京时间）填写"),
+    ("applications to {} are accepted from {} until {}; not at {}", "{}的受理期为{}至{}；{}不在受理期内"),
+    ("intake for line {} is suspended from {} by policy change {}: {}", "税号{}自{}起暂停受理（政策变更{}：{}）"),
+    ("at most {} t per application", "每份申请最多{}吨"),
+];
+
+/// Matches `text` against a pattern with `{}` holes; returns what filled each hole.
+fn holes<'a>(pattern: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = pattern.split("{}").collect();
+    let (first, rest) = parts.split_first()?;
+    let mut t = text.strip_prefix(first)?;
+    let mut out = Vec::new();
+    for (i, lit) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        let at = if last {
+            if lit.is_empty() {
+                t.len()
+            } else {
+                t.strip_suffix(lit).map(str::len)?
+            }
+        } else if lit.is_empty() {
+            return None;
+        } else {
+            t.find(lit)?
+        };
+        out.push(t.get(..at)?);
+        t = t.get(at + lit.len()..)?;
+    }
+    t.is_empty().then_some(out)
+}
+
+/// A domain validation message in the page's language. Chinese pages get the catalogue's
+/// form of the message with the values kept; a message the catalogue does not know is shown
+/// as the domain wrote it (English) rather than not at all.
+pub fn problem(lang: Lang, message: &str) -> String {
+    if lang == Lang::En {
+        return message.to_owned();
+    }
+    for (en, zh) in PROBLEMS {
+        if let Some(values) = holes(en, message) {
+            let mut out = String::new();
+            let mut values = values.into_iter();
+            for (i, part) in zh.split("{}").enumerate() {
+                if i > 0 {
+                    out.push_str(&problem(lang, values.next().unwrap_or("")));
+                }
+                out.push_str(part);
+            }
+            return out;
+        }
+    }
+    message.to_owned()
 }
 
 /// (key, English, Simplified Chinese).
@@ -285,6 +372,8 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("form.appeal.grounds", "Grounds of the appeal", "复议理由"),
     ("form.appeal.submit", "File the appeal", "提交复议申请"),
     ("form.back", "Back to the application", "返回申请"),
+    ("form.new.live", "Each field is checked as you type; nothing is filed until you submit.", "填写时逐项检查；提交前不会正式申请。"),
+    ("form.plan.hint", "The months must add up to the quantity applied for.", "各月数量之和须等于申请数量。"),
 ];
 
 #[cfg(test)]
@@ -315,6 +404,28 @@ mod tests {
         h.insert("cookie", "waiver_lang=en".parse().unwrap());
         assert_eq!(Lang::of(None, &h), Lang::En);
         assert_eq!(Lang::of(Some("zh"), &h), Lang::Zh);
+    }
+
+    #[test]
+    fn domain_messages_read_in_chinese_with_their_values() {
+        let m = "the months add up to 30000 t but the application is for 40000 t; make them equal";
+        assert_eq!(Lang::En.problem_of(m), m);
+        assert_eq!(
+            problem(Lang::Zh, m),
+            "各月合计30000 t，但申请数量为40000 t；两者须相等"
+        );
+        assert_eq!(
+            problem(Lang::Zh, "15% is above the programme's tolerance of 10%"),
+            "15%超过本项目的溢装容差10%"
+        );
+        assert_eq!(
+            problem(
+                Lang::Zh,
+                "`x` is not a decimal number; write digits with an optional `.` and no thousands separators, e.g. 1234.56; give a positive quantity in t"
+            ),
+            "“x”不是数字；请只写数字和小数点，不加千位分隔符，如1234.56；请填写以t为单位的正数"
+        );
+        assert_eq!(problem(Lang::Zh, "something new"), "something new");
     }
 
     #[test]

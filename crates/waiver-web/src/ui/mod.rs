@@ -31,9 +31,13 @@ use layout::{balance_bar, page, Ctx};
 
 pub const CSRF_COOKIE: &str = "waiver_csrf";
 const CSS: &str = include_str!("../../assets/waiver.css");
+/// Our own script for checking the application form as the user types (no library, no build
+/// step); pages work without it.
+const VALIDATE_JS: &str = include_str!("../../assets/validate.js");
+pub const VALIDATE_JS_PATH: &str = "/assets/validate.js";
 
-/// The policy every response carries: only this origin's styles, no scripts at all yet, no
-/// framing, forms post only here.
+/// The policy every response carries: only this origin's styles and scripts (no inline code),
+/// no framing, forms post only here.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// Adds the Content-Security-Policy and the other protective headers to every response.
@@ -54,6 +58,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/assets/waiver.css", get(css))
+        .route(VALIDATE_JS_PATH, get(validate_js))
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/tariff", get(tariff))
@@ -63,6 +68,7 @@ pub fn routes() -> Router<AppState> {
             "/applications/new",
             get(forms::new_application_form).post(forms::new_application),
         )
+        .route("/applications/validate", post(forms::validate_draft))
         .route("/applications/{number}", get(application))
         .route("/applications/{number}/screen", post(forms::screen))
         .route("/applications/{number}/assign", post(forms::assign))
@@ -175,6 +181,17 @@ async fn css() -> Response {
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
         CSS,
+    )
+        .into_response()
+}
+
+async fn validate_js() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        VALIDATE_JS,
     )
         .into_response()
 }

@@ -70,6 +70,12 @@ pub fn page_with_script(ctx: &Ctx, title: &str, body: Markup, script: Option<&st
                                 @if matches!(role, Some(Role::Officer | Role::Analyst | Role::Admin)) {
                                     li { a href="/programmes/CN-2020-MKT/sla" { (ctx.t("nav.sla")) } }
                                 }
+                                @if role == Some(Role::Officer) {
+                                    li { a href="/programmes" { (ctx.t("nav.programmes")) } }
+                                }
+                                @if role == Some(Role::Expert) {
+                                    li { a href="/queue" { (ctx.t("nav.queue")) } }
+                                }
                                 @if role.is_some() {
                                     li { a href="/notifications" { (ctx.t("nav.notifications")) } }
                                 }

@@ -10,6 +10,7 @@
 pub mod forms;
 pub mod i18n;
 pub mod layout;
+pub mod officer;
 
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/allowances/{number}", get(allowance))
         .route("/notifications", get(notifications))
         .route("/programmes/{id}/sla", get(sla))
+        .merge(officer::routes())
 }
 
 #[derive(Deserialize, Default)]
@@ -216,12 +218,20 @@ async fn home(
                     @if may(&c, Action::ReadApplications) { li { a href="/applications" { (c.t("nav.applications")) } } }
                     @if may(&c, Action::ReadAllowances) { li { a href="/allowances" { (c.t("nav.allowances")) } } }
                     li { a href="/notifications" { (c.t("nav.notifications")) } }
+                    @if u.role == Role::Applicant { li { a href="/enterprise" { (c.t("nav.enterprise")) } } }
+                    @if may(&c, Action::Review) { li { a href="/queue" { (c.t("nav.queue")) } } }
+                    @if may(&c, Action::ManageProgrammes) {
+                        li { a href="/programmes/new" { (c.t("prog.new")) } }
+                        li { a href="/reviews/overdue" { (c.t("nav.overdue")) } }
+                    }
                 }
             }
         }
         ul {
             li { a href="/tariff" { (c.t("nav.tariff")) } }
             li { a href="/register" { (c.t("nav.register")) } }
+            li { a href="/programmes" { (c.t("nav.programmes")) } }
+            li { a href="/policy-changes" { (c.t("nav.policy")) } }
         }
     };
     let title = c.t("app.name");
@@ -648,6 +658,7 @@ async fn application(
         Vec::new()
     };
     let panel = forms::workflow_panel(&s, &c, &a).await;
+    let contacts = officer::contact_panel(&s, &c, &number).await;
     let body = html! {
         dl.facts {
             dt { (c.t("apps.state")) } dd { (state_tag(&c, a.state)) }
@@ -670,6 +681,7 @@ async fn application(
             }
         }
         (panel)
+        (contacts)
         @if !history.is_empty() {
             h2 { (c.t("apps.history")) }
             table {

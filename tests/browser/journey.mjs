@@ -120,6 +120,13 @@ async function signedIn(user, lang) {
   return { context, page };
 }
 
+// Opens a page, fails on an HTTP error, and checks it (screenshot, axe, keyboard, size).
+async function visit(page, path, name, lang) {
+  const r = await page.goto(base + path);
+  if (!r || r.status() >= 400) failures.push(`${lang} ${name}: HTTP ${r && r.status()}`);
+  await check(page, name, lang);
+}
+
 async function experts(page, app) {
   await page.goto(`${base}/applications/${app}`);
   return page.$$eval('h2 + table tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim())));
@@ -190,6 +197,21 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   await o.page.click(`form[action="/applications/${app}/assign"] button`);
   await o.page.waitForURL(`${base}/applications/${app}`);
   await check(o.page, 'officer-application', lang);
+  // A contact with someone outside the record goes into the contact log and the history.
+  await o.page.fill('#contact_party', 'Ms Zhou, port authority (fictional)');
+  await o.page.fill('#contact_at', '2020-04-02T10:00');
+  await o.page.selectOption('#contact_channel', 'phone');
+  await o.page.fill('#contact_summary', 'asked about berth capacity in May');
+  await o.page.click(`form[action="/applications/${app}/contact"] button`);
+  await o.page.waitForURL(`${base}/applications/${app}`);
+  if (!(await o.page.content()).includes('asked about berth capacity in May')) failures.push(`${lang} journey: the contact is not in the log`);
+  // The officer's other pages.
+  await visit(o.page, '/programmes', 'programmes', lang);
+  await visit(o.page, '/programmes/CN-2020-MKT', 'programme', lang);
+  await visit(o.page, '/programmes/new?from=CN-2020-MKT', 'programme-new', lang);
+  await visit(o.page, '/policy-changes?programme=CN-2020-MKT', 'policy-changes', lang);
+  await visit(o.page, '/reviews/overdue', 'overdue', lang);
+  await o.page.goto(`${base}/applications/${app}`);
   let team = (await experts(o.page, app)).filter((r) => r[1] === 'active').map((r) => r[0]);
   if (team.length !== 3 || team.includes('expert.wang')) failures.push(`${lang} journey: assigned ${team}`);
 
@@ -204,8 +226,14 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   team = (await experts(o.page, app)).filter((r) => r[1] === 'active').map((r) => r[0]);
   if (team.length !== 3 || team.includes('expert.wang')) failures.push(`${lang} journey: after the conflict ${team}`);
 
+  let queueChecked = false;
   for (const name of team) {
     const e = await signedIn(name, lang);
+    if (!queueChecked) {
+      await visit(e.page, '/queue', 'expert-queue', lang);
+      if (!(await e.page.content()).includes(app)) failures.push(`${lang} journey: ${app} is not in ${name}'s queue`);
+      queueChecked = true;
+    }
     await e.page.goto(`${base}/applications/${app}`);
     for (const key of ['commercial_need', 'contract_credibility', 'plan_feasibility']) {
       await e.page.fill(`#score_${key}`, '4');
@@ -232,6 +260,7 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   const rows = await a.page.$$eval('table tbody tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent.trim()));
   if (!rows.includes(line)) failures.push(`${lang} journey: the applicant sees no allowance for ${line} (${rows})`);
   await check(a.page, 'allowances-after', lang);
+  await visit(a.page, '/enterprise', 'enterprise', lang);
   await a.context.close();
 }
 

@@ -812,6 +812,10 @@ async fn every_role_on_every_page(app: &App) {
             [401, 403, 403, 200, 403, 200, 200],
         ),
     ];
+    // Page weight: the document plus everything it loads (the stylesheet, and our script where
+    // the page uses it) stays under 200 KB.
+    let (_, _, css) = send(app, "GET", "/assets/waiver.css", &[], None).await;
+    let (_, _, js) = send(app, "GET", "/assets/validate.js", &[], None).await;
     for (page, expected) in cases {
         for (who, want) in cookies.iter().zip(expected) {
             let headers: Vec<(&str, &str)> = if who.is_empty() {
@@ -822,6 +826,17 @@ async fn every_role_on_every_page(app: &App) {
             let (st, _, html) = send(app, "GET", page, &headers, None).await;
             assert_eq!(st.as_u16(), want, "{page} as {who:?}");
             check_page(&html, "en");
+            let script = if html.contains("/assets/validate.js") {
+                js.len()
+            } else {
+                0
+            };
+            assert!(
+                html.len() + css.len() + script < 200 * 1024,
+                "{page}: {} + {} + {script} bytes",
+                html.len(),
+                css.len()
+            );
         }
     }
 }

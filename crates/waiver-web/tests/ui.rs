@@ -636,6 +636,77 @@ async fn officer_expert_and_applicant_pages_follow_the_policy(app: &App) {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"id-error\""), "{html}");
 
+    // Edited from its page while nothing is filed under it: a new version, audited.
+    let (st, _, html) = send(
+        app,
+        "GET",
+        "/programmes/CN-2021-TST/edit?lang=zh",
+        &[("cookie", &officer)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    check_page(&html, "zh-Hans");
+    let edit = |version: &str, name: &str| {
+        good("IGNORED", &criteria).replace(
+            "name_en=Market-based%20exclusions%202021%20%28test%29",
+            &format!("name_en={name}"),
+        ) + &format!("&version={version}")
+    };
+    let (st, h, _) = send(
+        app,
+        "POST",
+        "/programmes/CN-2021-TST/edit",
+        &[("cookie", &officer)],
+        Some(&edit("1", "Renamed")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], "/programmes/CN-2021-TST");
+    let (edited, v) = app
+        .state
+        .store
+        .programme("CN-2021-TST")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((edited.spec.name_en.as_str(), v), ("Renamed", 2));
+    assert!(app
+        .state
+        .store
+        .programme("IGNORED")
+        .await
+        .unwrap()
+        .is_none());
+    // From a stale version: refused, nothing changes.
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/programmes/CN-2021-TST/edit",
+        &[("cookie", &officer)],
+        Some(&edit("1", "Again")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("reload it and edit again"), "{html}");
+    let (_, v) = app
+        .state
+        .store
+        .programme("CN-2021-TST")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, 2);
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/programmes/CN-2021-TST/edit",
+        &[("cookie", &applicant)],
+        Some(&edit("2", "Mine")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
     // A policy change published from the form, listed for everyone.
     let pc = |effective: &str| {
         form(&[
@@ -764,6 +835,67 @@ async fn officer_expert_and_applicant_pages_follow_the_policy(app: &App) {
     assert!(
         html.contains("record_contact"),
         "the history shows it: {html}"
+    );
+    // A programme with an application filed under it is no longer edited in place.
+    let (p, v) = app
+        .state
+        .store
+        .programme("CN-2020-MKT")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut fields: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf.clone()),
+        ("version".into(), v.to_string()),
+    ];
+    for (k, val) in [
+        ("name_en", p.spec.name_en.clone()),
+        ("name_zh", p.spec.name_zh.clone()),
+        ("legal_basis", p.spec.legal_basis.clone()),
+        ("kind", "purchase".into()),
+        ("eligible_lines", p.spec.eligible_lines.join("\n")),
+        ("lifts_scopes", p.spec.lifts_scopes.join(",")),
+        ("applications_open", p.spec.applications_open.clone()),
+        (
+            "applications_close",
+            p.spec.applications_close.clone().unwrap_or_default(),
+        ),
+        ("validity_days", p.spec.validity_days.to_string()),
+        (
+            "overfill_tolerance_pct",
+            p.spec.overfill_tolerance_pct.clone(),
+        ),
+        ("refunds", "none".into()),
+        ("appeal_days", p.spec.appeal_days.to_string()),
+        ("experts_per_application", "3".into()),
+        ("review_days", p.spec.review.review_days.to_string()),
+        ("criteria", criteria.clone()),
+    ] {
+        fields.push((k.into(), val));
+    }
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/programmes/CN-2020-MKT/edit",
+        &[("cookie", &officer)],
+        Some(&form(&pairs)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("policy change"), "{html}");
+    assert_eq!(
+        app.state
+            .store
+            .programme("CN-2020-MKT")
+            .await
+            .unwrap()
+            .unwrap()
+            .1,
+        v
     );
     // The applicant does not see the contact log.
     let (_, _, html) = send(

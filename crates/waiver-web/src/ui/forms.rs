@@ -362,6 +362,20 @@ pub async fn workflow_panel(s: &AppState, c: &Ctx, a: &Application) -> Markup {
     } else {
         Vec::new()
     };
+    // The experts' scores taken together, for the decision form.
+    let agg = match (&programme, crate::review::requested(a)) {
+        (Some(p), Ok((qty, unit, _)))
+            if permits(role, Action::Decide) && a.state == St::Reviewed =>
+        {
+            s.store
+                .latest_sheets(&a.number, |sh| sh.validate(&p.spec.review, qty, unit).ok())
+                .await
+                .ok()
+                .map(|sheets| aggregate(&p.spec.review, &sheets))
+        }
+        _ => None,
+    };
+    let milli = |m: i64| format!("{}.{}", m / 1000, (m % 1000) / 100);
     html! {
         @if permits(role, Action::ScreenApplications) && matches!(a.state, St::Submitted | St::Resubmitted) {
             h2 { (c.t("form.screen")) }
@@ -433,11 +447,34 @@ pub async fn workflow_panel(s: &AppState, c: &Ctx, a: &Application) -> Markup {
             h2 { (c.t("form.scores")) }
             table {
                 thead { tr { th scope="col" { (c.t("form.expert")) } @for cr in &criteria { th.num scope="col" { (name(cr)) } } th scope="col" { (c.t("form.recommendation")) } } }
-                tbody { @for sc in &scores { tr {
-                    td { (sc.expert) " v" (sc.version) }
-                    @for cr in &criteria { td.num { (sc.sheet.scores.get(&cr.key).map(|x| x.score).unwrap_or(0)) } }
-                    td { (match sc.sheet.recommendation { Recommendation::Approve => c.t("form.recommend.approve"), Recommendation::Reject => c.t("form.recommend.reject") }) " " (sc.sheet.recommended_quantity.clone().unwrap_or_default()) }
-                } } }
+                tbody {
+                    @for sc in &scores { tr {
+                        td { (sc.expert) " v" (sc.version) }
+                        @for cr in &criteria { td.num {
+                            (sc.sheet.scores.get(&cr.key).map(|x| x.score).unwrap_or(0))
+                            @if let Some(x) = sc.sheet.scores.get(&cr.key) { span.rationale { (x.rationale) } }
+                        } }
+                        td { (match sc.sheet.recommendation { Recommendation::Approve => c.t("form.recommend.approve"), Recommendation::Reject => c.t("form.recommend.reject") }) " " (sc.sheet.recommended_quantity.clone().unwrap_or_default()) }
+                    } }
+                    @if let Some(g) = &agg { tr.aggregate {
+                        th scope="row" { (c.t("form.agg.mean")) }
+                        @for cr in &criteria { td.num {
+                            @if let Some(x) = g.criteria.iter().find(|x| x.key == cr.key) {
+                                (milli(x.mean_milli)) span.rationale { (c.t("form.agg.range")) " " (x.min) "–" (x.max) }
+                            }
+                        } }
+                        td { (g.approve_votes) " : " (g.reject_votes) }
+                    } }
+                }
+            }
+            @if let Some(g) = &agg {
+                p { (c.t("form.agg.overall")) ": " strong { (milli(g.overall_pct_milli)) "%" } }
+                @if g.disagreement {
+                    div.panel role="note" {
+                        p.error { (c.t("form.agg.disagreement")) }
+                        ul { @for r in &g.disagreement_reasons { li { (r) } } }
+                    }
+                }
             }
             h2 { (c.t("form.decide")) }
             form.stack method="post" action=(action("decide")) {

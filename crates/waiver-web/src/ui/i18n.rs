@@ -155,6 +155,9 @@ const PROBLEMS: &[(&str, &str)] = &[
     ("applications to {} are accepted from {} until {}; not at {}", "{}的受理期为{}至{}；{}不在受理期内"),
     ("intake for line {} is suspended from {} by policy change {}: {}", "税号{}自{}起暂停受理（政策变更{}：{}）"),
     ("at most {} t per application", "每份申请最多{}吨"),
+    ("{} application(s) are filed under {}; change its rules by a published policy change", "已有{}份申请在{}下提交；请通过发布政策变更调整规则"),
+    ("programme {} is at version {}, not {}; reload it and edit again", "排除项目{}已是第{}版而非第{}版；请刷新后重新编辑"),
+    ("programme {} was changed meanwhile; reload it and edit again", "排除项目{}已被他人修改；请刷新后重新编辑"),
 ];
 
 /// Matches `text` against a pattern with `{}` holes; returns what filled each hole.
@@ -374,6 +377,10 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("form.back", "Back to the application", "返回申请"),
     ("form.new.live", "Each field is checked as you type; nothing is filed until you submit.", "填写时逐项检查；提交前不会正式申请。"),
     ("form.plan.hint", "The months must add up to the quantity applied for.", "各月数量之和须等于申请数量。"),
+    ("form.agg.mean", "Mean", "平均分"),
+    ("form.agg.range", "range", "区间"),
+    ("form.agg.overall", "Weighted score of the experts (share of the top mark)", "专家加权得分（占满分比例）"),
+    ("form.agg.disagreement", "The experts disagree; say why the decision follows or departs from them.", "专家意见分歧较大；请说明决定采纳或偏离专家意见的理由。"),
     ("nav.programmes", "Programmes", "排除项目"),
     ("nav.policy", "Policy changes", "政策变更"),
     ("nav.queue", "My queue", "我的评审任务"),
@@ -382,6 +389,9 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("prog.title", "Exclusion programmes", "排除项目"),
     ("prog.intro", "Each programme is one exclusion process: its legal basis, eligible lines, window, validity and review policy.", "每个排除项目是一项排除程序：法律依据、适用税号、受理期、有效期和评审规则。"),
     ("prog.new", "Set up a programme", "设立排除项目"),
+    ("prog.edit", "Edit programme", "编辑排除项目"),
+    ("prog.edit_hint", "A programme can be edited until the first application is filed under it; after that its rules change by a published policy change.", "排除项目在收到第一份申请前可以编辑；此后规则须通过发布政策变更调整。"),
+    ("prog.save", "Save the new version", "保存新版本"),
     ("prog.copy", "Set up a new programme starting from this one", "以此项目为模板设立新项目"),
     ("prog.create", "Create the programme", "创建排除项目"),
     ("prog.exists", "A programme with this id already exists; choose another id.", "该编号的排除项目已存在，请换一个编号。"),

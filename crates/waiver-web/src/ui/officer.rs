@@ -42,6 +42,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/programmes/{id}", get(programme))
         .route(
+            "/programmes/{id}/edit",
+            get(edit_programme_form).post(edit_programme),
+        )
+        .route(
             "/policy-changes",
             get(policy_changes).post(publish_policy_change),
         )
@@ -214,7 +218,10 @@ async fn programme(
         ul {
             li { a href=(format!("/policy-changes?programme={id}")) { (c.t("policy.title")) } }
             @if permits(c.role(), Action::ReadSla) { li { a href=(format!("/programmes/{id}/sla")) { (c.t("sla.title")) } } }
-            @if permits(c.role(), Action::ManageProgrammes) { li { a href=(format!("/programmes/new?from={id}")) { (c.t("prog.copy")) } } }
+            @if permits(c.role(), Action::ManageProgrammes) {
+                li { a href=(format!("/programmes/{id}/edit")) { (c.t("prog.edit")) } }
+                li { a href=(format!("/programmes/new?from={id}")) { (c.t("prog.copy")) } }
+            }
         }
     };
     let title = format!("{} — {}", sp.id, name_of(&c, &sp.name_en, &sp.name_zh));
@@ -291,17 +298,31 @@ fn fields_of(sp: &ProgrammeSpec) -> Fields {
     f
 }
 
-fn programme_form(c: &Ctx, f: &Fields, errors: &Errors) -> Markup {
+/// The programme form: blank or copied (`edit` is `None`), or editing programme `id` at
+/// `version`.
+fn programme_form(c: &Ctx, f: &Fields, errors: &Errors, edit: Option<(&str, i64)>) -> Markup {
     let v = |k: &str| field(f, k).to_owned();
-    let title = c.t("prog.new");
+    let (title, action) = match edit {
+        Some((id, _)) => (
+            format!("{} {id}", c.t("prog.edit")),
+            format!("/programmes/{id}/edit"),
+        ),
+        None => (c.t("prog.new"), "/programmes/new".to_owned()),
+    };
     page(
         c,
         &title,
         html! {
+            @if edit.is_some() { p.hint { (c.t("prog.edit_hint")) } }
             (error_summary(c, errors))
-            form.stack method="post" action="/programmes/new" novalidate {
+            form.stack method="post" action=(action) novalidate {
                 input type="hidden" name="csrf" value=(c.csrf);
-                (input("id", &c.t("prog.id_hint"), &v("id"), errors))
+                @if let Some((id, version)) = edit {
+                    input type="hidden" name="version" value=(version);
+                    input type="hidden" name="id" value=(id);
+                } @else {
+                    (input("id", &c.t("prog.id_hint"), &v("id"), errors))
+                }
                 (input("name_en", &c.t("prog.name_en"), &v("name_en"), errors))
                 (input("name_zh", &c.t("prog.name_zh"), &v("name_zh"), errors))
                 (input("legal_basis", &c.t("prog.legal_basis"), &v("legal_basis"), errors))
@@ -338,7 +359,7 @@ fn programme_form(c: &Ctx, f: &Fields, errors: &Errors) -> Markup {
                 (textarea("criteria", &c.t("prog.criteria"), &c.t("prog.criteria_hint"), &v("criteria"), errors))
                 (textarea("sources", &c.t("prog.sources"), &c.t("prog.sources_hint"), &v("sources"), errors))
                 (input("notes", &c.t("prog.notes"), &v("notes"), errors))
-                button.primary type="submit" { (c.t("prog.create")) }
+                button.primary type="submit" { (c.t(if edit.is_some() { "prog.save" } else { "prog.create" })) }
             }
         },
     )
@@ -380,7 +401,11 @@ async fn new_programme_form(
             f
         }
     };
-    respond(&c, StatusCode::OK, programme_form(&c, &f, &Errors::new()))
+    respond(
+        &c,
+        StatusCode::OK,
+        programme_form(&c, &f, &Errors::new(), None),
+    )
 }
 
 fn lines(raw: &str) -> Vec<String> {
@@ -488,6 +513,107 @@ fn programme_input(problem: &str) -> String {
     last.split('[').next().unwrap_or(last).to_owned()
 }
 
+/// The validated programme the form describes (the API's rules: `ProgrammeSpec::validate`
+/// and every eligible line in the schedule), or the problems by input id.
+fn programme_of(
+    s: &AppState,
+    c: &Ctx,
+    f: &Fields,
+) -> Result<waiver_domain::programme::Programme, Errors> {
+    let programme = spec_of(c, f)?
+        .validate()
+        .map_err(|e| Errors::from([(programme_input(&e.field), c.lang.problem_of(&e.message))]))?;
+    for code in &programme.eligible_lines {
+        if s.schedule
+            .lines()
+            .iter()
+            .all(|l| l.code != *code && code.parent8() != Some(l.code))
+        {
+            return Err(Errors::from([(
+                "eligible_lines".to_owned(),
+                c.lang.problem_of(&format!(
+                    "tariff line {code} is not in the nomenclature; check the code"
+                )),
+            )]));
+        }
+    }
+    Ok(programme)
+}
+
+async fn edit_programme_form(
+    State(s): State<AppState>,
+    caller: Caught,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let c = ctx(
+        caller,
+        &headers,
+        q.lang.as_deref(),
+        format!("/programmes/{id}/edit"),
+    )
+    .await;
+    if !permits(c.role(), Action::ManageProgrammes) {
+        return refused(&c);
+    }
+    let (p, version) = match s.store.programme(&id).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return not_found(&c),
+        Err(e) => return server_error(e),
+    };
+    let f = fields_of(&p.spec);
+    respond(
+        &c,
+        StatusCode::OK,
+        programme_form(&c, &f, &Errors::new(), Some((&p.spec.id, version))),
+    )
+}
+
+async fn edit_programme(
+    State(s): State<AppState>,
+    caller: Caught,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(mut f): Form<Fields>,
+) -> Response {
+    let c = ctx(caller, &headers, None, format!("/programmes/{id}/edit")).await;
+    if !permits(c.role(), Action::ManageProgrammes) {
+        return refused(&c);
+    }
+    if f.len() > MAX_FIELDS || !csrf_ok(&headers, field(&f, "csrf")) {
+        return expired(&c);
+    }
+    match s.store.programme(&id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(&c),
+        Err(e) => return server_error(e),
+    }
+    // The id is the page's, whatever the form says.
+    f.insert("id".into(), id.clone());
+    let version = field(&f, "version").trim().parse::<i64>().unwrap_or(0);
+    let fail = |errors: Errors| {
+        respond(
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            programme_form(&c, &f, &errors, Some((&id, version))),
+        )
+    };
+    let programme = match programme_of(&s, &c, &f) {
+        Ok(p) => p,
+        Err(errors) => return fail(errors),
+    };
+    let actor = Actor::user(c.user.as_ref().map_or("", |u| u.username.as_str()));
+    match s.store.update_programme(&actor, &programme, version).await {
+        Ok(_) => see_other(&format!("/programmes/{id}")),
+        Err(waiver_store::StoreError::Conflict(m)) => fail(Errors::from([(
+            "name_en".to_owned(),
+            c.lang.problem_of(&m),
+        )])),
+        Err(e) => server_error(e),
+    }
+}
+
 async fn new_programme(
     State(s): State<AppState>,
     caller: Caught,
@@ -505,37 +631,13 @@ async fn new_programme(
         respond(
             &c,
             StatusCode::UNPROCESSABLE_ENTITY,
-            programme_form(&c, &f, &errors),
+            programme_form(&c, &f, &errors, None),
         )
     };
-    let spec = match spec_of(&c, &f) {
-        Ok(s) => s,
+    let programme = match programme_of(&s, &c, &f) {
+        Ok(p) => p,
         Err(errors) => return fail(errors),
     };
-    let programme = match spec.validate() {
-        Ok(p) => p,
-        Err(e) => {
-            return fail(Errors::from([(
-                programme_input(&e.field),
-                c.lang.problem_of(&e.message),
-            )]))
-        }
-    };
-    // Every eligible line must be in the schedule (as the API requires).
-    for code in &programme.eligible_lines {
-        if s.schedule
-            .lines()
-            .iter()
-            .all(|l| l.code != *code && code.parent8() != Some(l.code))
-        {
-            return fail(Errors::from([(
-                "eligible_lines".to_owned(),
-                c.lang.problem_of(&format!(
-                    "tariff line {code} is not in the nomenclature; check the code"
-                )),
-            )]));
-        }
-    }
     let actor = Actor::user(c.user.as_ref().map_or("", |u| u.username.as_str()));
     match s.store.create_programme(&actor, &programme).await {
         Ok(()) => see_other(&format!("/programmes/{}", programme.spec.id)),

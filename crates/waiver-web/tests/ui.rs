@@ -813,6 +813,18 @@ async fn officer_expert_and_applicant_pages_follow_the_policy(app: &App) {
     )
     .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    // A contact without a time: refused with the store's reason, in Chinese on a Chinese page.
+    let (st, _, html) = send(
+        app,
+        "POST",
+        &format!("/applications/{n}/contact"),
+        &[("cookie", &format!("{officer}; waiver_lang=zh"))],
+        Some(&contact.replace("at=2020-04-02T10%3A00", "at=soon")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    check_page(&html, "zh-Hans");
+    assert!(html.contains("请按YYYY-MM-DDTHH:MM"), "{html}");
     let (st, _, _) = send(
         app,
         "POST",

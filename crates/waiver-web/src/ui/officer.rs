@@ -1057,7 +1057,7 @@ async fn record_contact(
         Err(e) => {
             let title = c.t("error.input");
             let body = html! {
-                div.error-summary role="alert" { p.error { (e.to_string()) } }
+                div.error-summary role="alert" { p.error { (c.lang.problem_of(&e.to_string())) } }
                 p { a href=(format!("/applications/{number}")) { (c.t("form.back")) } }
             };
             respond(&c, StatusCode::UNPROCESSABLE_ENTITY, page(&c, &title, body))

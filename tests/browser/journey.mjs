@@ -132,6 +132,29 @@ async function experts(page, app) {
   return page.$$eval('h2 + table tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim())));
 }
 
+// Without JavaScript the application form still works: nothing is checked while typing, the
+// server checks on submit and shows the error beside the field.
+{
+  const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-GB' });
+  const page = await context.newPage();
+  await page.goto(`${base}/sign-in?lang=en`);
+  await page.fill('#username', 'li.wei');
+  await page.fill('#password', 'waiver-demo-2019');
+  await page.click('button[type=submit]');
+  await page.waitForURL(base + '/');
+  await page.goto(`${base}/applications/new`);
+  await page.fill('#quantity', 'forty');
+  await page.waitForTimeout(800);
+  if (await page.$('#quantity-error')) failures.push('no-JS: an error appeared without a submit');
+  await page.click('form.stack button[type=submit]');
+  await page.waitForLoadState('load');
+  if ((await page.getAttribute('#quantity', 'aria-invalid')) !== 'true') failures.push('no-JS: the server did not mark the quantity');
+  if ((await page.inputValue('#quantity')) !== 'forty') failures.push('no-JS: the form lost what was typed');
+  // (axe-core needs JavaScript; the same page is checked with it above and below.)
+  await page.screenshot({ path: join(out, 'en-new-application-no-js.png'), fullPage: true });
+  await context.close();
+}
+
 // The demo's rejected application: the applicant (Jiangyuan) appeals through the form.
 {
   const j = await signedIn('ma.jun', 'en');
@@ -185,7 +208,13 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   if ((await a.page.getAttribute('#contract_overfill_pct', 'aria-invalid')) !== 'true') failures.push(`${lang} journey: overfill error not shown beside the field`);
   if ((await a.page.inputValue('#contract_supplier')) !== 'Gulf Grain (fictional)') failures.push(`${lang} journey: the form lost what was typed`);
   await check(a.page, 'new-application-error', lang);
+  // Fixing the field clears it from the summary the submit left (as the user types).
   await a.page.fill('#contract_overfill_pct', '10');
+  try {
+    await a.page.waitForSelector('.error-summary', { state: 'detached', timeout: 5000 });
+  } catch (e) {
+    failures.push(`${lang} live: the error summary is still shown after the fix`);
+  }
   await a.page.click('form.stack button[type=submit]');
   await a.page.waitForURL(/\/applications\/APP-/);
   const app = a.page.url().split('/').pop();

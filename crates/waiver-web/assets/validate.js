@@ -56,6 +56,15 @@
       if (!groupTouched(id)) return;
       show(id, errors[id] || '');
     });
+    // The summary a submit left at the top loses each problem once it is fixed.
+    var summary = document.querySelector('.error-summary');
+    if (summary) {
+      Array.prototype.forEach.call(summary.querySelectorAll('a[href^="#"]'), function (a) {
+        var id = a.getAttribute('href').slice(1);
+        if (groupTouched(id) && !errors[id] && a.parentNode) a.parentNode.parentNode.removeChild(a.parentNode);
+      });
+      if (!summary.querySelector('li')) summary.parentNode.removeChild(summary);
+    }
     form.setAttribute('data-checked', String(latest));
   }
 

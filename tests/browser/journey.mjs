@@ -22,6 +22,8 @@ const axeSource = readFileSync(join(here, 'vendor', 'axe-core-4.14.1.min.js'), '
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 const failures = [];
+// A hung page must fail the run, not stall CI: give up after 10 minutes.
+setTimeout(() => { console.error('journey timed out after 10 minutes'); process.exit(1); }, 10 * 60 * 1000).unref();
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
 
 async function check(page, name, lang, { keyboard = true } = {}) {

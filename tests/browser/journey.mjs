@@ -22,16 +22,19 @@ const axeSource = readFileSync(join(here, 'vendor', 'axe-core-4.14.1.min.js'), '
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 const failures = [];
+// A hung page must fail the run, not stall CI: give up after 10 minutes.
+setTimeout(() => { console.error('journey timed out after 10 minutes'); process.exit(1); }, 10 * 60 * 1000).unref();
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
 
-async function check(page, name, lang) {
+async function check(page, name, lang, { keyboard = true } = {}) {
   const started = Date.now();
   const html = await page.content();
   const file = join(out, `${lang}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   // Keyboard: the first Tab lands on the skip link.
-  await page.keyboard.press('Tab');
-  const focused = await page.evaluate(() => document.activeElement?.className || '');
+  // (Skipped mid-form, where focus is in a field rather than at the top of the page.)
+  if (keyboard) await page.keyboard.press('Tab');
+  const focused = keyboard ? await page.evaluate(() => document.activeElement?.className || '') : 'skip';
   // axe-core is evaluated through the DevTools protocol (the page's CSP forbids inline script).
   await page.evaluate(axeSource);
   const result = await page.evaluate(async () =>
@@ -119,9 +122,39 @@ async function signedIn(user, lang) {
   return { context, page };
 }
 
+// Opens a page, fails on an HTTP error, and checks it (screenshot, axe, keyboard, size).
+async function visit(page, path, name, lang) {
+  const r = await page.goto(base + path);
+  if (!r || r.status() >= 400) failures.push(`${lang} ${name}: HTTP ${r && r.status()}`);
+  await check(page, name, lang);
+}
+
 async function experts(page, app) {
   await page.goto(`${base}/applications/${app}`);
   return page.$$eval('h2 + table tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim())));
+}
+
+// Without JavaScript the application form still works: nothing is checked while typing, the
+// server checks on submit and shows the error beside the field.
+{
+  const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-GB' });
+  const page = await context.newPage();
+  await page.goto(`${base}/sign-in?lang=en`);
+  await page.fill('#username', 'li.wei');
+  await page.fill('#password', 'waiver-demo-2019');
+  await page.click('button[type=submit]');
+  await page.waitForURL(base + '/');
+  await page.goto(`${base}/applications/new`);
+  await page.fill('#quantity', 'forty');
+  await page.waitForTimeout(800);
+  if (await page.$('#quantity-error')) failures.push('no-JS: an error appeared without a submit');
+  await page.click('form.stack button[type=submit]');
+  await page.waitForLoadState('load');
+  if ((await page.getAttribute('#quantity', 'aria-invalid')) !== 'true') failures.push('no-JS: the server did not mark the quantity');
+  if ((await page.inputValue('#quantity')) !== 'forty') failures.push('no-JS: the form lost what was typed');
+  // (axe-core needs JavaScript; the same page is checked with it above and below.)
+  await page.screenshot({ path: join(out, 'en-new-application-no-js.png'), fullPage: true });
+  await context.close();
 }
 
 // The demo's rejected application: the applicant (Jiangyuan) appeals through the form.
@@ -156,12 +189,34 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
     evidence_commercial_need: 'crush capacity', evidence_contract_credibility: 'signed', evidence_plan_feasibility: 'two cargoes',
     public_summary: '40 000 t for crushing',
   });
+  // Checked as the user types (validate.js asks the server's domain validation): the 15%
+  // overfill is flagged before any submit, and a plan that does not add up is flagged, then
+  // cleared once it does.
+  try {
+    await a.page.waitForSelector('#contract_overfill_pct-error', { timeout: 5000 });
+    if ((await a.page.getAttribute('#contract_overfill_pct', 'aria-describedby')) !== 'contract_overfill_pct-error') failures.push(`${lang} live: the overfill error is not linked to its field`);
+    await a.page.fill('#plan_1_quantity', '10000');
+    await a.page.waitForSelector('#monthly_plan-error', { timeout: 5000 });
+    const planMsg = await a.page.textContent('#monthly_plan-error');
+    if (!planMsg.includes(lang === 'zh' ? '各月合计' : 'add up to')) failures.push(`${lang} live: plan message ${planMsg}`);
+    await check(a.page, 'new-application-live', lang, { keyboard: false });
+    await a.page.fill('#plan_1_quantity', '20000');
+    await a.page.waitForSelector('#monthly_plan-error', { state: 'detached', timeout: 5000 });
+  } catch (e) {
+    failures.push(`${lang} live validation: ${e.message.split('\n')[0]}`);
+  }
   await a.page.click('form.stack button[type=submit]');
   // 15% overfill is above the programme's 10%: the error sits beside the field, input kept.
   if ((await a.page.getAttribute('#contract_overfill_pct', 'aria-invalid')) !== 'true') failures.push(`${lang} journey: overfill error not shown beside the field`);
   if ((await a.page.inputValue('#contract_supplier')) !== 'Gulf Grain (fictional)') failures.push(`${lang} journey: the form lost what was typed`);
   await check(a.page, 'new-application-error', lang);
+  // Fixing the field clears it from the summary the submit left (as the user types).
   await a.page.fill('#contract_overfill_pct', '10');
+  try {
+    await a.page.waitForSelector('.error-summary', { state: 'detached', timeout: 5000 });
+  } catch (e) {
+    failures.push(`${lang} live: the error summary is still shown after the fix`);
+  }
   await a.page.click('form.stack button[type=submit]');
   await a.page.waitForURL(/\/applications\/APP-/);
   const app = a.page.url().split('/').pop();
@@ -173,6 +228,21 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   await o.page.click(`form[action="/applications/${app}/assign"] button`);
   await o.page.waitForURL(`${base}/applications/${app}`);
   await check(o.page, 'officer-application', lang);
+  // A contact with someone outside the record goes into the contact log and the history.
+  await o.page.fill('#contact_party', 'Ms Zhou, port authority (fictional)');
+  await o.page.fill('#contact_at', '2020-04-02T10:00');
+  await o.page.selectOption('#contact_channel', 'phone');
+  await o.page.fill('#contact_summary', 'asked about berth capacity in May');
+  await o.page.click(`form[action="/applications/${app}/contact"] button`);
+  await o.page.waitForURL(`${base}/applications/${app}`);
+  if (!(await o.page.content()).includes('asked about berth capacity in May')) failures.push(`${lang} journey: the contact is not in the log`);
+  // The officer's other pages.
+  await visit(o.page, '/programmes', 'programmes', lang);
+  await visit(o.page, '/programmes/CN-2020-MKT', 'programme', lang);
+  await visit(o.page, '/programmes/new?from=CN-2020-MKT', 'programme-new', lang);
+  await visit(o.page, '/policy-changes?programme=CN-2020-MKT', 'policy-changes', lang);
+  await visit(o.page, '/reviews/overdue', 'overdue', lang);
+  await o.page.goto(`${base}/applications/${app}`);
   let team = (await experts(o.page, app)).filter((r) => r[1] === 'active').map((r) => r[0]);
   if (team.length !== 3 || team.includes('expert.wang')) failures.push(`${lang} journey: assigned ${team}`);
 
@@ -187,8 +257,14 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   team = (await experts(o.page, app)).filter((r) => r[1] === 'active').map((r) => r[0]);
   if (team.length !== 3 || team.includes('expert.wang')) failures.push(`${lang} journey: after the conflict ${team}`);
 
+  let queueChecked = false;
   for (const name of team) {
     const e = await signedIn(name, lang);
+    if (!queueChecked) {
+      await visit(e.page, '/queue', 'expert-queue', lang);
+      if (!(await e.page.content()).includes(app)) failures.push(`${lang} journey: ${app} is not in ${name}'s queue`);
+      queueChecked = true;
+    }
     await e.page.goto(`${base}/applications/${app}`);
     for (const key of ['commercial_need', 'contract_credibility', 'plan_feasibility']) {
       await e.page.fill(`#score_${key}`, '4');
@@ -215,6 +291,7 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   const rows = await a.page.$$eval('table tbody tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent.trim()));
   if (!rows.includes(line)) failures.push(`${lang} journey: the applicant sees no allowance for ${line} (${rows})`);
   await check(a.page, 'allowances-after', lang);
+  await visit(a.page, '/enterprise', 'enterprise', lang);
   await a.context.close();
 }
 

@@ -288,6 +288,34 @@ both!(
     }
 );
 
+both!(
+    a_programme_is_edited_by_version_until_something_is_filed,
+    |store: Store| async move {
+        store.seed_programmes(&Actor::system()).await.unwrap();
+        let (mut r2, v) = store.programme("CN-2019-R2").await.unwrap().unwrap();
+        assert_eq!(v, 1);
+        r2.spec.notes = "edited".into();
+        let officer = Actor::user("officer.zhang");
+        assert_eq!(store.update_programme(&officer, &r2, 1).await.unwrap(), 2);
+        // A second edit from the same old version is refused, not lost.
+        r2.spec.notes = "lost?".into();
+        let err = store.update_programme(&officer, &r2, 1).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        let (now, v) = store.programme("CN-2019-R2").await.unwrap().unwrap();
+        assert_eq!((now.spec.notes.as_str(), v), ("edited", 2));
+        let trail = store.audit_trail("programme", "CN-2019-R2").await.unwrap();
+        assert_eq!(trail.len(), 2);
+        assert!(trail[1].diff.contains("edited"), "{}", trail[1].diff);
+        assert!(store.verify_audit().await.unwrap().first_bad.is_none());
+        let mut missing = now.clone();
+        missing.spec.id = "CN-1999-X".into();
+        assert!(matches!(
+            store.update_programme(&officer, &missing, 1).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
+
 fn application_spec(enterprise: &str) -> waiver_domain::application::ApplicationSpec {
     use waiver_domain::application::{ApplicationSpec, Contract, PlanMonth};
     ApplicationSpec {

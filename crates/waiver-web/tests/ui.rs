@@ -50,7 +50,13 @@ fn check_page(html: &str, lang: &str) {
         !html.contains('⟦'),
         "a label is missing a translation: {html}"
     );
-    assert!(!html.contains("<script"), "{html}");
+    // Scripts only from this origin's assets, never inline.
+    for (i, _) in html.match_indices("<script") {
+        assert!(
+            html[i..].starts_with("<script src=\"/assets/"),
+            "inline script: {html}"
+        );
+    }
     assert!(!html.contains(" style="), "{html}");
     assert!(html.len() < 200 * 1024, "pages stay under 200 KB");
 }
@@ -318,7 +324,671 @@ async fn workflow_forms_refuse_a_missing_token_and_the_wrong_role(app: &App) {
     assert!(html.contains("value=\"keep me\""), "{html}");
 }
 
+async fn the_application_form_is_checked_as_the_user_types(app: &App) {
+    let session = |name: &'static str| async move {
+        let u = app.state.store.user(name).await.unwrap().unwrap();
+        let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+        format!("waiver_session={t}; waiver_csrf={}", "b".repeat(64))
+    };
+    let applicant = session("user.applicant").await;
+    let (st, _, html) = send(
+        app,
+        "GET",
+        "/applications/new",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    check_page(&html, "en");
+    assert!(
+        html.contains("<script src=\"/assets/validate.js\" defer>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("data-validate=\"/applications/validate\""),
+        "{html}"
+    );
+    assert!(html.contains("id=\"monthly_plan\""), "{html}");
+    let (st, h, js) = send(app, "GET", "/assets/validate.js", &[], None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(js.contains("/applications/validate") || js.contains("data-validate"));
+    // A draft with a plan that does not add up and too much overfill: the problems come back by
+    // input id, with the domain's words; nothing is stored.
+    let draft = format!(
+        "csrf={}&programme=CN-2020-MKT&enterprise=3700HS0001&line=12019090&quantity=40000&unit=t&value=16000000&currency=USD\
+         &contract_number=C-1&contract_supplier=Gulf&contract_signed_on=2020-03-05&contract_quantity=40000&contract_overfill_pct=15\
+         &plan_0_month=2020-04&plan_0_quantity=20000&plan_1_month=2020-05&plan_1_quantity=10000",
+        "b".repeat(64)
+    );
+    let before = app
+        .state
+        .store
+        .applications(&waiver_store::Scope::All, None, 500, 0)
+        .await
+        .unwrap()
+        .len();
+    let check = |body: String, cookie: String| async move {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/applications/validate")
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = router(app.state.clone()).oneshot(req).await.unwrap();
+        let st = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (
+            st,
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(),
+        )
+    };
+    let (st, v) = check(draft.clone(), applicant.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let e = &v["errors"];
+    assert!(
+        e["monthly_plan"]
+            .as_str()
+            .unwrap()
+            .contains("add up to 30000 t"),
+        "{v}"
+    );
+    assert!(
+        e["contract_overfill_pct"].as_str().unwrap().contains("10%"),
+        "{v}"
+    );
+    assert!(
+        e.get("line").is_none() && e.get("quantity").is_none(),
+        "{v}"
+    );
+    // The same problems in Chinese for a Chinese page.
+    let (_, v) = check(draft.clone(), format!("{applicant}; waiver_lang=zh")).await;
+    assert!(
+        v["errors"]["monthly_plan"]
+            .as_str()
+            .unwrap()
+            .contains("各月合计"),
+        "{v}"
+    );
+    // Fixed: no problems.
+    let fixed = draft
+        .replace("contract_overfill_pct=15", "contract_overfill_pct=10")
+        .replace("plan_1_quantity=10000", "plan_1_quantity=20000")
+        + "&evidence_commercial_need=a&evidence_contract_credibility=b&evidence_plan_feasibility=c&public_summary=s";
+    let (st, v) = check(fixed, applicant.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["errors"], serde_json::json!({}), "{v}");
+    let after = app
+        .state
+        .store
+        .applications(&waiver_store::Scope::All, None, 500, 0)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "checking stores nothing");
+    // Without the form token, or as another role: refused.
+    let (st, _) = check(
+        draft.replace(&"b".repeat(64), &"c".repeat(64)),
+        applicant.clone(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let officer = session("user.officer").await;
+    let (st, _) = check(draft, officer).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn officer_expert_and_applicant_pages_follow_the_policy(app: &App) {
+    let csrf = "d".repeat(64);
+    let session = |name: &'static str| {
+        let csrf = csrf.clone();
+        async move {
+            let u = app.state.store.user(name).await.unwrap().unwrap();
+            let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+            format!("waiver_session={t}; waiver_csrf={csrf}")
+        }
+    };
+    let officer = session("user.officer").await;
+    let applicant = session("user.applicant").await;
+    let expert = session("user.expert").await;
+    // Every new page in both languages, for the role it is for.
+    for (who, page) in [
+        (&officer, "/programmes"),
+        (&officer, "/programmes/CN-2020-MKT"),
+        (&officer, "/programmes/new"),
+        (&officer, "/programmes/new?from=CN-2020-MKT"),
+        (&officer, "/policy-changes"),
+        (&officer, "/reviews/overdue"),
+        (&expert, "/queue"),
+        (&applicant, "/enterprise"),
+    ] {
+        for (lang, tag) in [("en", "en"), ("zh", "zh-Hans")] {
+            let sep = if page.contains('?') { '&' } else { '?' };
+            let (st, _, html) = send(
+                app,
+                "GET",
+                &format!("{page}{sep}lang={lang}"),
+                &[("cookie", who)],
+                None,
+            )
+            .await;
+            assert_eq!(st, StatusCode::OK, "{page} {lang}: {html}");
+            check_page(&html, tag);
+        }
+    }
+    let (_, _, html) = send(app, "GET", "/enterprise", &[("cookie", &applicant)], None).await;
+    assert!(html.contains("3700HS0001"), "{html}");
+    // The wrong roles are refused; programmes and policy changes are public to read.
+    for (who, page) in [
+        (&applicant, "/programmes/new"),
+        (&applicant, "/reviews/overdue"),
+        (&officer, "/queue"),
+        (&expert, "/enterprise"),
+    ] {
+        let (st, _, _) = send(app, "GET", page, &[("cookie", who)], None).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{page}");
+    }
+    let (st, _, _) = send(app, "GET", "/programmes", &[], None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _, _) = send(app, "GET", "/reviews/overdue", &[], None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // A programme set up from the form, starting from an existing one.
+    let (_, _, html) = send(
+        app,
+        "GET",
+        "/programmes/new?from=CN-2020-MKT",
+        &[("cookie", &officer)],
+        None,
+    )
+    .await;
+    assert!(html.contains("commercial_need |"), "{html}");
+    let (p, _) = app
+        .state
+        .store
+        .programme("CN-2020-MKT")
+        .await
+        .unwrap()
+        .unwrap();
+    let criteria = p
+        .spec
+        .review
+        .criteria
+        .iter()
+        .map(|c| {
+            format!(
+                "{} | {} | {} | {} | {}",
+                c.key, c.weight_pct, c.scale_max, c.name_en, c.name_zh
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let lines = p.spec.eligible_lines.join("\n");
+    let good = |id: &str, criteria: &str| {
+        form(&[
+            ("csrf", &csrf),
+            ("id", id),
+            ("name_en", "Market-based exclusions 2021 (test)"),
+            ("name_zh", "2021年市场化采购排除（测试）"),
+            ("legal_basis", "Announcement (test)"),
+            ("kind", "purchase"),
+            ("eligible_lines", &lines),
+            ("lifts_scopes", "l301"),
+            ("applications_open", "2021-03-01"),
+            ("applications_close", ""),
+            ("validity_days", "365"),
+            ("overfill_tolerance_pct", "10"),
+            ("refunds", "none"),
+            ("appeal_days", "30"),
+            ("experts_per_application", "3"),
+            ("review_days", "14"),
+            ("criteria", criteria),
+            ("sources", "https://example.org/announcement"),
+            ("notes", ""),
+        ])
+    };
+    // Weights that do not add up: the error sits beside the criteria, nothing is created.
+    let bad = criteria
+        .replacen(" | 40 | ", " | 45 | ", 1)
+        .replacen(" | 30 | ", " | 35 | ", 1);
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/programmes/new",
+        &[("cookie", &officer)],
+        Some(&good("CN-2021-TST", &bad)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("id=\"criteria-error\""), "{html}");
+    assert!(app
+        .state
+        .store
+        .programme("CN-2021-TST")
+        .await
+        .unwrap()
+        .is_none());
+    // The applicant cannot create one.
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/programmes/new",
+        &[("cookie", &applicant)],
+        Some(&good("CN-2021-TST", &criteria)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, h, _) = send(
+        app,
+        "POST",
+        "/programmes/new",
+        &[("cookie", &officer)],
+        Some(&good("CN-2021-TST", &criteria)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], "/programmes/CN-2021-TST");
+    let (created, v) = app
+        .state
+        .store
+        .programme("CN-2021-TST")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (created.spec.review.criteria.len(), v),
+        (p.spec.review.criteria.len(), 1)
+    );
+    // The same id again is a conflict shown beside the id.
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/programmes/new",
+        &[("cookie", &officer)],
+        Some(&good("CN-2021-TST", &criteria)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"id-error\""), "{html}");
+
+    // Edited from its page while nothing is filed under it: a new version, audited.
+    let (st, _, html) = send(
+        app,
+        "GET",
+        "/programmes/CN-2021-TST/edit?lang=zh",
+        &[("cookie", &officer)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    check_page(&html, "zh-Hans");
+    let edit = |version: &str, name: &str| {
+        good("IGNORED", &criteria).replace(
+            "name_en=Market-based%20exclusions%202021%20%28test%29",
+            &format!("name_en={name}"),
+        ) + &format!("&version={version}")
+    };
+    let (st, h, _) = send(
+        app,
+        "POST",
+        "/programmes/CN-2021-TST/edit",
+        &[("cookie", &officer)],
+        Some(&edit("1", "Renamed")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], "/programmes/CN-2021-TST");
+    let (edited, v) = app
+        .state
+        .store
+        .programme("CN-2021-TST")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((edited.spec.name_en.as_str(), v), ("Renamed", 2));
+    assert!(app
+        .state
+        .store
+        .programme("IGNORED")
+        .await
+        .unwrap()
+        .is_none());
+    // From a stale version: refused, nothing changes.
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/programmes/CN-2021-TST/edit",
+        &[("cookie", &officer)],
+        Some(&edit("1", "Again")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("reload it and edit again"), "{html}");
+    let (_, v) = app
+        .state
+        .store
+        .programme("CN-2021-TST")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, 2);
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/programmes/CN-2021-TST/edit",
+        &[("cookie", &applicant)],
+        Some(&edit("2", "Mine")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // A policy change published from the form, listed for everyone.
+    let pc = |effective: &str| {
+        form(&[
+            ("csrf", &csrf),
+            ("programme", "CN-2021-TST"),
+            ("effective_at", effective),
+            ("kind", "suspend_intake"),
+            ("lines", ""),
+            ("valid_until", ""),
+            ("line", ""),
+            ("holder", ""),
+            ("reason", "Intake closed for the test programme"),
+            ("source", "Announcement (test)"),
+            ("supersedes", ""),
+        ])
+    };
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/policy-changes",
+        &[("cookie", &officer)],
+        Some(&pc("soon")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"effective_at-error\""), "{html}");
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/policy-changes",
+        &[("cookie", &applicant)],
+        Some(&pc("2021-06-01")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/policy-changes",
+        &[("cookie", &officer)],
+        Some(&pc("2021-06-01")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, _, html) = send(
+        app,
+        "GET",
+        "/policy-changes?programme=CN-2021-TST",
+        &[],
+        None,
+    )
+    .await;
+    assert!(
+        html.contains("Intake closed for the test programme"),
+        "{html}"
+    );
+
+    // Escalating overdue reviews: officers only, with the form token.
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/reviews/escalate",
+        &[("cookie", &officer)],
+        Some("csrf=x"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, h, _) = send(
+        app,
+        "POST",
+        "/reviews/escalate",
+        &[("cookie", &officer)],
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], "/reviews/overdue");
+
+    // A contact recorded on an application shows in its contact log and its history.
+    let (st, a) = app
+        .call(
+            "POST",
+            "/api/v1/applications?submit=true",
+            Some(app.token(waiver_domain::accounts::Role::Applicant)),
+            Some(&common::application_json("3700HS0001", "12019090")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let n = a["number"].as_str().unwrap().to_owned();
+    let contact = form(&[
+        ("csrf", &csrf),
+        ("party", "Mr Li for Huasheng (fictional)"),
+        ("with_applicant", "on"),
+        ("at", "2020-04-02T10:00"),
+        ("channel", "phone"),
+        ("summary", "asked when the decision is due"),
+    ]);
+    let (st, _, _) = send(
+        app,
+        "POST",
+        &format!("/applications/{n}/contact"),
+        &[("cookie", &applicant)],
+        Some(&contact),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // A contact without a time: refused with the store's reason, in Chinese on a Chinese page.
+    let (st, _, html) = send(
+        app,
+        "POST",
+        &format!("/applications/{n}/contact"),
+        &[("cookie", &format!("{officer}; waiver_lang=zh"))],
+        Some(&contact.replace("at=2020-04-02T10%3A00", "at=soon")),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    check_page(&html, "zh-Hans");
+    assert!(html.contains("请按YYYY-MM-DDTHH:MM"), "{html}");
+    let (st, _, _) = send(
+        app,
+        "POST",
+        &format!("/applications/{n}/contact"),
+        &[("cookie", &officer)],
+        Some(&contact),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, _, html) = send(
+        app,
+        "GET",
+        &format!("/applications/{n}"),
+        &[("cookie", &officer)],
+        None,
+    )
+    .await;
+    check_page(&html, "en");
+    assert!(html.contains("asked when the decision is due"), "{html}");
+    assert!(
+        html.contains("record_contact"),
+        "the history shows it: {html}"
+    );
+    // A programme with an application filed under it is no longer edited in place.
+    let (p, v) = app
+        .state
+        .store
+        .programme("CN-2020-MKT")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut fields: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf.clone()),
+        ("version".into(), v.to_string()),
+    ];
+    for (k, val) in [
+        ("name_en", p.spec.name_en.clone()),
+        ("name_zh", p.spec.name_zh.clone()),
+        ("legal_basis", p.spec.legal_basis.clone()),
+        ("kind", "purchase".into()),
+        ("eligible_lines", p.spec.eligible_lines.join("\n")),
+        ("lifts_scopes", p.spec.lifts_scopes.join(",")),
+        ("applications_open", p.spec.applications_open.clone()),
+        (
+            "applications_close",
+            p.spec.applications_close.clone().unwrap_or_default(),
+        ),
+        ("validity_days", p.spec.validity_days.to_string()),
+        (
+            "overfill_tolerance_pct",
+            p.spec.overfill_tolerance_pct.clone(),
+        ),
+        ("refunds", "none".into()),
+        ("appeal_days", p.spec.appeal_days.to_string()),
+        ("experts_per_application", "3".into()),
+        ("review_days", p.spec.review.review_days.to_string()),
+        ("criteria", criteria.clone()),
+    ] {
+        fields.push((k.into(), val));
+    }
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/programmes/CN-2020-MKT/edit",
+        &[("cookie", &officer)],
+        Some(&form(&pairs)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("policy change"), "{html}");
+    assert_eq!(
+        app.state
+            .store
+            .programme("CN-2020-MKT")
+            .await
+            .unwrap()
+            .unwrap()
+            .1,
+        v
+    );
+    // The applicant does not see the contact log.
+    let (_, _, html) = send(
+        app,
+        "GET",
+        &format!("/applications/{n}"),
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    assert!(!html.contains("asked when the decision is due"), "{html}");
+}
+
+/// Every role on every page of the web interface that a GET opens (deny by default): the
+/// status for anonymous, applicant, expert, officer, customs, analyst, admin.
+async fn every_role_on_every_page(app: &App) {
+    let mut cookies = vec![String::new()];
+    for role in waiver_domain::accounts::Role::ALL {
+        let u = app
+            .state
+            .store
+            .user(&format!("user.{}", role.as_str()))
+            .await
+            .unwrap()
+            .unwrap();
+        let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+        cookies.push(format!("waiver_session={t}"));
+    }
+    let cases: [(&str, [u16; 7]); 14] = [
+        ("/", [200; 7]),
+        ("/tariff", [200; 7]),
+        ("/register", [200; 7]),
+        ("/programmes", [200; 7]),
+        ("/programmes/CN-2020-MKT", [200; 7]),
+        ("/policy-changes", [200; 7]),
+        ("/programmes/new", [401, 403, 403, 200, 403, 403, 403]),
+        ("/applications", [401, 200, 200, 200, 403, 403, 200]),
+        ("/applications/new", [401, 200, 403, 403, 403, 403, 403]),
+        ("/allowances", [401, 200, 403, 200, 200, 403, 200]),
+        ("/reviews/overdue", [401, 403, 403, 200, 403, 403, 200]),
+        ("/queue", [401, 403, 200, 403, 403, 403, 403]),
+        // Officers and administrators have no enterprise of their own.
+        ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
+        (
+            "/programmes/CN-2020-MKT/sla",
+            [401, 403, 403, 200, 403, 200, 200],
+        ),
+    ];
+    // Page weight: the document plus everything it loads (the stylesheet, and our script where
+    // the page uses it) stays under 200 KB.
+    let (_, _, css) = send(app, "GET", "/assets/waiver.css", &[], None).await;
+    let (_, _, js) = send(app, "GET", "/assets/validate.js", &[], None).await;
+    for (page, expected) in cases {
+        for (who, want) in cookies.iter().zip(expected) {
+            let headers: Vec<(&str, &str)> = if who.is_empty() {
+                Vec::new()
+            } else {
+                vec![("cookie", who.as_str())]
+            };
+            let (st, _, html) = send(app, "GET", page, &headers, None).await;
+            assert_eq!(st.as_u16(), want, "{page} as {who:?}");
+            check_page(&html, "en");
+            let script = if html.contains("/assets/validate.js") {
+                js.len()
+            } else {
+                0
+            };
+            assert!(
+                html.len() + css.len() + script < 200 * 1024,
+                "{page}: {} + {} + {script} bytes",
+                html.len(),
+                css.len()
+            );
+        }
+    }
+}
+
 both!(
+    every_role_on_every_page,
+    officer_expert_and_applicant_pages_follow_the_policy,
+    the_application_form_is_checked_as_the_user_types,
     workflow_forms_refuse_a_missing_token_and_the_wrong_role,
     pages_speak_english_and_chinese_and_carry_the_security_headers,
     the_tariff_page_shows_every_layer_and_names_a_bad_field,

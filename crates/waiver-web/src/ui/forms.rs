@@ -17,7 +17,7 @@ use waiver_domain::review::{
 };
 use waiver_store::{Actor, Application};
 
-use super::layout::{page, Ctx};
+use super::layout::{page, page_with_script, Ctx};
 use super::{csrf_ok, ctx, refused, respond};
 use crate::auth::{permits, Action, Caller};
 use crate::AppState;
@@ -38,6 +38,10 @@ fn see_other(to: &str) -> Response {
 
 /// Maps a problem's field (`contract.supplier`, `monthly_plan[1].quantity`) to its input id.
 fn input_id(problem_field: &str) -> String {
+    if problem_field == "contract" {
+        // A missing contract is shown at its first field.
+        return "contract_number".into();
+    }
     problem_field
         .replace("monthly_plan[", "plan_")
         .replace("].", "_")
@@ -76,17 +80,18 @@ async fn new_form_page(
         .map(|(p, _)| p.spec.review.criteria.clone())
         .unwrap_or_default();
     let title = c.t("form.new.title");
-    page(
+    page_with_script(
         c,
         &title,
         html! {
+            p.hint { (c.t("form.new.live")) }
             @if !errors.is_empty() {
                 div.error-summary role="alert" aria-labelledby="error-summary-title" {
                     h2 id="error-summary-title" { (c.t("form.errors")) }
                     ul { @for (id, msg) in errors { li { a href=(format!("#{id}")) { (msg) } } } }
                 }
             }
-            form.stack method="post" action="/applications/new" novalidate {
+            form.stack method="post" action="/applications/new" novalidate data-validate="/applications/validate" {
                 input type="hidden" name="csrf" value=(c.csrf);
                 label for="programme" { (c.t("apps.programme")) }
                 select id="programme" name="programme" {
@@ -112,11 +117,16 @@ async fn new_form_page(
                     (text_input("contract_quantity", &c.t("form.contract.quantity"), field(f, "contract_quantity"), errors))
                     (text_input("contract_overfill_pct", &c.t("form.contract.overfill"), field(f, "contract_overfill_pct"), errors))
                 }
-                h2 { (c.t("form.plan")) }
-                @for i in 0..3 {
-                    div.row {
-                        (text_input(&format!("plan_{i}_month"), &format!("{} {}", c.t("form.plan.month"), i + 1), field(f, &format!("plan_{i}_month")), errors))
-                        (text_input(&format!("plan_{i}_quantity"), &format!("{} {}", c.t("apps.quantity"), i + 1), field(f, &format!("plan_{i}_quantity")), errors))
+                @let plan_err = errors.get("monthly_plan");
+                fieldset.plan id="monthly_plan" aria-describedby=[plan_err.map(|_| "monthly_plan-error")] {
+                    legend { (c.t("form.plan")) }
+                    p.hint { (c.t("form.plan.hint")) }
+                    @if let Some(e) = plan_err { p.error id="monthly_plan-error" { (e) } }
+                    @for i in 0..3 {
+                        div.row {
+                            (text_input(&format!("plan_{i}_month"), &format!("{} {}", c.t("form.plan.month"), i + 1), field(f, &format!("plan_{i}_month")), errors))
+                            (text_input(&format!("plan_{i}_quantity"), &format!("{} {}", c.t("apps.quantity"), i + 1), field(f, &format!("plan_{i}_quantity")), errors))
+                        }
                     }
                 }
                 h2 { (c.t("form.evidence")) }
@@ -127,6 +137,7 @@ async fn new_form_page(
                 button.primary type="submit" { (c.t("form.submit_application")) }
             }
         },
+        Some(super::VALIDATE_JS_PATH),
     )
 }
 
@@ -191,6 +202,90 @@ fn spec_from(f: &Fields) -> ApplicationSpec {
     }
 }
 
+/// Every problem of a draft, keyed by input id: the enterprise must be the caller's (or a
+/// member's), then the domain's field-by-field validation (`ApplicationSpec::validate`) and any
+/// published suspension of intake. The submit handler and the as-you-type endpoint share it, so
+/// the rules and messages are the same in both.
+async fn check_draft(
+    s: &AppState,
+    c: &Ctx,
+    scope: &Result<waiver_store::Scope, crate::error::ApiError>,
+    spec: &ApplicationSpec,
+) -> (
+    Option<waiver_domain::application::Validated>,
+    BTreeMap<String, String>,
+) {
+    let mut errors: BTreeMap<String, String> = BTreeMap::new();
+    let allowed = matches!(scope, Ok(waiver_store::Scope::Enterprises(codes)) if codes.contains(&spec.enterprise));
+    if !allowed {
+        errors.insert("enterprise".into(), c.t("form.enterprise_not_yours"));
+    }
+    let validated = match crate::applications::validate(s, spec).await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            if e.problems.is_empty() {
+                errors.insert(
+                    input_id(e.field.as_deref().unwrap_or("line")),
+                    super::i18n::problem(c.lang, &e.message),
+                );
+            }
+            for p in e.problems {
+                errors
+                    .entry(input_id(&p.field))
+                    .or_insert_with(|| super::i18n::problem(c.lang, &p.message));
+            }
+            None
+        }
+    };
+    (validated, errors)
+}
+
+/// What the as-you-type check answers: the problems of the draft by input id, in the page's
+/// language (the same text the form shows after a submit).
+#[derive(serde::Serialize)]
+pub struct DraftCheck {
+    pub errors: BTreeMap<String, String>,
+}
+
+/// `POST /applications/validate`: validates the form as it stands, stores nothing. The
+/// script `validate.js` calls it while the applicant types; the CSRF token is required as for
+/// any form post.
+pub async fn validate_draft(
+    State(s): State<AppState>,
+    caller: Caught,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let scope = crate::applications::caller_scope(&s, &caller).await;
+    let c = ctx(
+        Ok(caller),
+        &headers,
+        Some(field(&f, "lang")).filter(|l| !l.is_empty()),
+        "/applications/new".into(),
+    )
+    .await;
+    if !permits(c.role(), Action::FileApplications) {
+        return crate::error::ApiError::forbidden("file or amend applications").into_response();
+    }
+    if f.len() > MAX_FIELDS || !csrf_ok(&headers, field(&f, "csrf")) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(DraftCheck {
+                errors: BTreeMap::from([("csrf".to_owned(), c.t("csrf.bad"))]),
+            }),
+        )
+            .into_response();
+    }
+    let spec = spec_from(&f);
+    let (_, errors) = check_draft(&s, &c, &scope, &spec).await;
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(DraftCheck { errors }),
+    )
+        .into_response()
+}
+
 pub async fn new_application(
     State(s): State<AppState>,
     caller: Caught,
@@ -207,26 +302,7 @@ pub async fn new_application(
         return super::expired(&c);
     }
     let spec = spec_from(&f);
-    let mut errors: BTreeMap<String, String> = BTreeMap::new();
-    let allowed = matches!(&scope, Ok(waiver_store::Scope::Enterprises(codes)) if codes.contains(&spec.enterprise));
-    if !allowed {
-        errors.insert("enterprise".into(), c.t("form.enterprise_not_yours"));
-    }
-    let validated = match crate::applications::validate(&s, &spec).await {
-        Ok(v) => Some(v),
-        Err(e) => {
-            if e.problems.is_empty() {
-                errors.insert(
-                    input_id(e.field.as_deref().unwrap_or("line")),
-                    e.message.clone(),
-                );
-            }
-            for p in e.problems {
-                errors.entry(input_id(&p.field)).or_insert(p.message);
-            }
-            None
-        }
-    };
+    let (validated, mut errors) = check_draft(&s, &c, &scope, &spec).await;
     let (Some(v), true) = (validated, errors.is_empty()) else {
         let body = new_form_page(&s, &c, &f, &errors).await;
         return respond(&c, StatusCode::UNPROCESSABLE_ENTITY, body);
@@ -286,6 +362,20 @@ pub async fn workflow_panel(s: &AppState, c: &Ctx, a: &Application) -> Markup {
     } else {
         Vec::new()
     };
+    // The experts' scores taken together, for the decision form.
+    let agg = match (&programme, crate::review::requested(a)) {
+        (Some(p), Ok((qty, unit, _)))
+            if permits(role, Action::Decide) && a.state == St::Reviewed =>
+        {
+            s.store
+                .latest_sheets(&a.number, |sh| sh.validate(&p.spec.review, qty, unit).ok())
+                .await
+                .ok()
+                .map(|sheets| aggregate(&p.spec.review, &sheets))
+        }
+        _ => None,
+    };
+    let milli = |m: i64| format!("{}.{}", m / 1000, (m % 1000) / 100);
     html! {
         @if permits(role, Action::ScreenApplications) && matches!(a.state, St::Submitted | St::Resubmitted) {
             h2 { (c.t("form.screen")) }
@@ -357,11 +447,34 @@ pub async fn workflow_panel(s: &AppState, c: &Ctx, a: &Application) -> Markup {
             h2 { (c.t("form.scores")) }
             table {
                 thead { tr { th scope="col" { (c.t("form.expert")) } @for cr in &criteria { th.num scope="col" { (name(cr)) } } th scope="col" { (c.t("form.recommendation")) } } }
-                tbody { @for sc in &scores { tr {
-                    td { (sc.expert) " v" (sc.version) }
-                    @for cr in &criteria { td.num { (sc.sheet.scores.get(&cr.key).map(|x| x.score).unwrap_or(0)) } }
-                    td { (match sc.sheet.recommendation { Recommendation::Approve => c.t("form.recommend.approve"), Recommendation::Reject => c.t("form.recommend.reject") }) " " (sc.sheet.recommended_quantity.clone().unwrap_or_default()) }
-                } } }
+                tbody {
+                    @for sc in &scores { tr {
+                        td { (sc.expert) " v" (sc.version) }
+                        @for cr in &criteria { td.num {
+                            (sc.sheet.scores.get(&cr.key).map(|x| x.score).unwrap_or(0))
+                            @if let Some(x) = sc.sheet.scores.get(&cr.key) { span.rationale { (x.rationale) } }
+                        } }
+                        td { (match sc.sheet.recommendation { Recommendation::Approve => c.t("form.recommend.approve"), Recommendation::Reject => c.t("form.recommend.reject") }) " " (sc.sheet.recommended_quantity.clone().unwrap_or_default()) }
+                    } }
+                    @if let Some(g) = &agg { tr.aggregate {
+                        th scope="row" { (c.t("form.agg.mean")) }
+                        @for cr in &criteria { td.num {
+                            @if let Some(x) = g.criteria.iter().find(|x| x.key == cr.key) {
+                                (milli(x.mean_milli)) span.rationale { (c.t("form.agg.range")) " " (x.min) "–" (x.max) }
+                            }
+                        } }
+                        td { (g.approve_votes) " : " (g.reject_votes) }
+                    } }
+                }
+            }
+            @if let Some(g) = &agg {
+                p { (c.t("form.agg.overall")) ": " strong { (milli(g.overall_pct_milli)) "%" } }
+                @if g.disagreement {
+                    div.panel role="note" {
+                        p.error { (c.t("form.agg.disagreement")) }
+                        ul { @for r in &g.disagreement_reasons { li { (r) } } }
+                    }
+                }
             }
             h2 { (c.t("form.decide")) }
             form.stack method="post" action=(action("decide")) {

@@ -73,6 +73,11 @@ impl Lang {
         }
     }
 
+    /// A domain validation message in this language (see [`problem`]).
+    pub fn problem_of(self, message: &str) -> String {
+        problem(self, message)
+    }
+
     /// A Beijing date, `28 Nov 2026` or `2026年11月28日`.
     pub fn date(self, t: waiver_domain::BjTime) -> String {
         const MONTHS: [&str; 12] = [
@@ -116,6 +121,97 @@ impl Lang {
             out
         }
     }
+}
+
+/// Validation messages of the domain (English, as the API returns them) with their Chinese
+/// form: `{}` marks a value carried over. Ordered so that longer patterns come first.
+const PROBLEMS: &[(&str, &str)] = &[
+    ("the months add up to {} but the application is for {}; make them equal", "各月合计{}，但申请数量为{}；两者须相等"),
+    ("{}; give a positive quantity in {}", "{}；请填写以{}为单位的正数"),
+    ("{}; the contract value is a positive amount with at most 2 decimals", "{}；合同金额须为正数，最多两位小数"),
+    ("{}% is above the programme's tolerance of {}%", "{}%超过本项目的溢装容差{}%"),
+    ("{} is after the filing date {}", "{}晚于申请日期{}"),
+    ("{} is more than the contract's {}", "{}超过合同数量{}"),
+    ("`{}` is not a month; write YYYY-MM", "“{}”不是月份；请按YYYY-MM填写"),
+    ("{} appears twice", "{}重复出现"),
+    ("give 1 to {} months of planned purchases", "请填写1至{}个月的采购计划"),
+    ("give evidence for “{}”", "请提供“{}”的证明材料"),
+    ("is longer than {} characters", "超过{}个字符"),
+    ("is required", "必填"),
+    ("the unit is `kg` or `t`", "单位为kg或t"),
+    ("a purchase-programme application needs its purchase contract", "采购类排除申请须附采购合同"),
+    ("tariff line {} is not in the nomenclature; check the code", "税号{}不在税则中；请检查"),
+    ("tariff line {} is not in force at {}", "税号{}在{}未生效"),
+    ("{} is not on the programme's list; this programme does not accept unlisted lines", "{}不在本项目清单内；本项目不受理清单外税号"),
+    ("{} is not on the programme's list; set add_product_request to ask for it to be added", "{}不在本项目清单内；可申请增列"),
+    ("tariff code `{}` is not 8 or 10 digits; write it like 12019010 or 1201.90.10", "税号“{}”不是8位或10位数字；请写作12019010或1201.90.10"),
+    ("currency `{}` is not an ISO 4217 code of three capital letters, e.g. USD or CNY", "币种“{}”不是三位大写字母的ISO 4217代码，如USD或CNY"),
+    ("`{}` is not a decimal number; write digits with an optional `.` and no thousands separators, e.g. 1234.56", "“{}”不是数字；请只写数字和小数点，不加千位分隔符，如1234.56"),
+    ("`{}` has more than {} decimal places", "“{}”的小数位超过{}位"),
+    ("`{}` is too large", "“{}”过大"),
+    ("`{}` is negative; give a positive amount", "“{}”为负数；请填写正数"),
+    ("`{}` is zero; give a positive amount", "“{}”为零；请填写正数"),
+    ("`{}` is not a date or time; write YYYY-MM-DD, YYYY-MM-DDTHH:MM (Beijing time) or RFC 3339 with an offset, e.g. 2019-09-01T08:30:00+08:00", "“{}”不是日期或时间；请按YYYY-MM-DD或YYYY-MM-DDTHH:MM（北京时间）填写"),
+    ("applications to {} are accepted from {} until {}; not at {}", "{}的受理期为{}至{}；{}不在受理期内"),
+    ("intake for line {} is suspended from {} by policy change {}: {}", "税号{}自{}起暂停受理（政策变更{}：{}）"),
+    ("at most {} t per application", "每份申请最多{}吨"),
+    ("party must be 1 to {} characters", "对象须为1至{}个字符"),
+    ("channel must be 1 to {} characters", "方式须为1至{}个字符"),
+    ("summary must be 1 to {} characters", "内容摘要须为1至{}个字符"),
+    ("channel `{}` is not one of phone, meeting, email, letter, other", "方式“{}”不是电话、会面、电子邮件、信函或其他之一"),
+    ("at: {}; write YYYY-MM-DDTHH:MM (Beijing time)", "时间：{}；请按YYYY-MM-DDTHH:MM（北京时间）填写"),
+    ("is required: say what changes and why", "必填：说明变更内容及理由"),
+    ("{} application(s) are filed under {}; change its rules by a published policy change", "已有{}份申请在{}下提交；请通过发布政策变更调整规则"),
+    ("programme {} is at version {}, not {}; reload it and edit again", "排除项目{}已是第{}版而非第{}版；请刷新后重新编辑"),
+    ("programme {} was changed meanwhile; reload it and edit again", "排除项目{}已被他人修改；请刷新后重新编辑"),
+];
+
+/// Matches `text` against a pattern with `{}` holes; returns what filled each hole.
+fn holes<'a>(pattern: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = pattern.split("{}").collect();
+    let (first, rest) = parts.split_first()?;
+    let mut t = text.strip_prefix(first)?;
+    let mut out = Vec::new();
+    for (i, lit) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        let at = if last {
+            if lit.is_empty() {
+                t.len()
+            } else {
+                t.strip_suffix(lit).map(str::len)?
+            }
+        } else if lit.is_empty() {
+            return None;
+        } else {
+            t.find(lit)?
+        };
+        out.push(t.get(..at)?);
+        t = t.get(at + lit.len()..)?;
+    }
+    t.is_empty().then_some(out)
+}
+
+/// A domain validation message in the page's language. Chinese pages get the catalogue's
+/// form of the message with the values kept; a message the catalogue does not know is shown
+/// as the domain wrote it (English) rather than not at all.
+pub fn problem(lang: Lang, message: &str) -> String {
+    if lang == Lang::En {
+        return message.to_owned();
+    }
+    for (en, zh) in PROBLEMS {
+        if let Some(values) = holes(en, message) {
+            let mut out = String::new();
+            let mut values = values.into_iter();
+            for (i, part) in zh.split("{}").enumerate() {
+                if i > 0 {
+                    out.push_str(&problem(lang, values.next().unwrap_or("")));
+                }
+                out.push_str(part);
+            }
+            return out;
+        }
+    }
+    message.to_owned()
 }
 
 /// (key, English, Simplified Chinese).
@@ -285,6 +381,119 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("form.appeal.grounds", "Grounds of the appeal", "复议理由"),
     ("form.appeal.submit", "File the appeal", "提交复议申请"),
     ("form.back", "Back to the application", "返回申请"),
+    ("form.new.live", "Each field is checked as you type; nothing is filed until you submit.", "填写时逐项检查；提交前不会正式申请。"),
+    ("form.plan.hint", "The months must add up to the quantity applied for.", "各月数量之和须等于申请数量。"),
+    ("form.agg.mean", "Mean", "平均分"),
+    ("form.agg.range", "range", "区间"),
+    ("form.agg.overall", "Weighted score of the experts (share of the top mark)", "专家加权得分（占满分比例）"),
+    ("form.agg.disagreement", "The experts disagree; say why the decision follows or departs from them.", "专家意见分歧较大；请说明决定采纳或偏离专家意见的理由。"),
+    ("nav.programmes", "Programmes", "排除项目"),
+    ("nav.policy", "Policy changes", "政策变更"),
+    ("nav.queue", "My queue", "我的评审任务"),
+    ("nav.overdue", "Overdue reviews", "逾期评审"),
+    ("nav.enterprise", "Enterprise profile", "企业信息"),
+    ("prog.title", "Exclusion programmes", "排除项目"),
+    ("prog.intro", "Each programme is one exclusion process: its legal basis, eligible lines, window, validity and review policy.", "每个排除项目是一项排除程序：法律依据、适用税号、受理期、有效期和评审规则。"),
+    ("prog.new", "Set up a programme", "设立排除项目"),
+    ("prog.edit", "Edit programme", "编辑排除项目"),
+    ("prog.edit_hint", "A programme can be edited until the first application is filed under it; after that its rules change by a published policy change.", "排除项目在收到第一份申请前可以编辑；此后规则须通过发布政策变更调整。"),
+    ("prog.save", "Save the new version", "保存新版本"),
+    ("prog.copy", "Set up a new programme starting from this one", "以此项目为模板设立新项目"),
+    ("prog.create", "Create the programme", "创建排除项目"),
+    ("prog.exists", "A programme with this id already exists; choose another id.", "该编号的排除项目已存在，请换一个编号。"),
+    ("prog.id", "Programme", "项目编号"),
+    ("prog.id_hint", "Programme id (capital letters, digits and -, e.g. CN-2021-MKT)", "项目编号（大写字母、数字和-，如CN-2021-MKT）"),
+    ("prog.name", "Name", "名称"),
+    ("prog.name_en", "Name in English", "英文名称"),
+    ("prog.name_zh", "Name in Chinese", "中文名称"),
+    ("prog.legal_basis", "Legal basis", "法律依据"),
+    ("prog.kind", "Kind", "类型"),
+    ("prog.kind.product", "Product exclusion (a line for every importer)", "商品排除（对所有进口商适用）"),
+    ("prog.kind.purchase", "Purchase exclusion (an approved quantity per applicant)", "市场化采购排除（按申请人核定数量）"),
+    ("prog.window", "Application window", "受理期"),
+    ("prog.open", "Applications open (YYYY-MM-DD)", "开始受理（YYYY-MM-DD）"),
+    ("prog.close", "Applications close (YYYY-MM-DD, empty: open-ended)", "截止受理（YYYY-MM-DD，留空为不设截止）"),
+    ("prog.validity_days", "Validity (days from approval)", "有效期（自批准起天数）"),
+    ("prog.overfill", "Overfill tolerance (%)", "溢装容差（%）"),
+    ("prog.refunds", "Refund of additional duty already paid", "退还已缴加征关税"),
+    ("prog.appeal_days", "Appeal period (days)", "复议期限（天）"),
+    ("prog.scopes", "Layers it lifts (scope tags)", "可排除的税层（范围标签）"),
+    ("prog.scopes_hint", "Scope tags of the layers it lifts, separated by commas (e.g. l301)", "可排除税层的范围标签，以逗号分隔（如l301）"),
+    ("prog.unlisted", "Applicants may request lines not on the list", "可申请清单外税号"),
+    ("prog.lines", "Eligible tariff lines", "适用税号"),
+    ("prog.lines_hint", "One 8- or 10-digit tariff line per line (or separated by commas).", "每行一个8位或10位税号（或以逗号分隔）。"),
+    ("prog.review", "Review policy", "评审规则"),
+    ("prog.experts", "Experts per application", "每份申请的专家人数"),
+    ("prog.review_days", "Days to review", "评审期限（天）"),
+    ("prog.criteria", "Review criteria", "评审标准"),
+    ("prog.criteria_hint", "One criterion per line: key | weight % | top of scale (2–5) | English name | Chinese name. Weights add up to 100.", "每行一项标准：键 | 权重% | 最高分（2–5）| 英文名称 | 中文名称。权重合计100。"),
+    ("prog.criterion", "Criterion", "评审标准"),
+    ("prog.weight", "Weight", "权重"),
+    ("prog.scale", "Scale", "分值"),
+    ("prog.sources", "Sources", "来源"),
+    ("prog.sources_hint", "One source (announcement, URL) per line.", "每行一个来源（公告或网址）。"),
+    ("prog.notes", "Notes", "备注"),
+    ("prog.version", "Version", "版本"),
+    ("prog.whole_number", "Write a whole number of days or experts, e.g. 14.", "请填写整数天数或人数，如14。"),
+    ("policy.title", "Policy changes", "政策变更"),
+    ("policy.intro", "Rule changes are published here, versioned, with their reason and source; every affected holder is notified.", "规则变更在此公布，有版本、理由和来源；受影响的持有人均会收到通知。"),
+    ("policy.none", "No policy changes published.", "暂无政策变更。"),
+    ("policy.number", "Change", "变更编号"),
+    ("policy.effective", "Effective", "生效时间"),
+    ("policy.effective_hint", "Effective from (Beijing time, YYYY-MM-DD or YYYY-MM-DDTHH:MM)", "生效时间（北京时间，YYYY-MM-DD或YYYY-MM-DDTHH:MM）"),
+    ("policy.action", "What changes", "变更内容"),
+    ("policy.suspend", "Suspend intake", "暂停受理"),
+    ("policy.redate", "Re-date validity to", "有效期调整至"),
+    ("policy.lines", "Lines to suspend (empty: every line of the programme)", "暂停受理的税号（留空：项目全部税号）"),
+    ("policy.valid_until", "New end of validity, for re-dating (YYYY-MM-DD)", "新的有效期截止日（调整有效期时填写，YYYY-MM-DD）"),
+    ("policy.line", "Only this tariff line (optional)", "仅限此税号（可选）"),
+    ("policy.holder", "Only this holder (optional)", "仅限此持有人（可选）"),
+    ("policy.reason", "Reason", "理由"),
+    ("policy.source", "Source (announcement, optional)", "来源（公告，可选）"),
+    ("policy.supersedes", "Revises change (e.g. POL-2025-1, optional)", "修订的变更编号（如POL-2025-1，可选）"),
+    ("policy.publish", "Publish a policy change", "发布政策变更"),
+    ("policy.affected", "Re-dated", "调整数"),
+    ("policy.superseded", "revised by", "已被修订："),
+    ("overdue.title", "Overdue reviews", "逾期评审"),
+    ("overdue.intro", "Expert reviews past their deadline. Escalating tells each expert and the officers.", "已过期限的专家评审。催办会通知相关专家和工作人员。"),
+    ("overdue.none", "No review is overdue.", "没有逾期评审。"),
+    ("overdue.days", "Days overdue", "逾期天数"),
+    ("overdue.escalated", "Escalated", "已催办"),
+    ("overdue.escalate", "Escalate every overdue review", "催办全部逾期评审"),
+    ("overdue.escalate_hint", "Reviews already escalated are not escalated again.", "已催办的评审不会重复催办。"),
+    ("queue.title", "My review queue", "我的评审任务"),
+    ("queue.intro", "The applications assigned to you, the nearest deadline first.", "分配给您的申请，按期限由近及远排列。"),
+    ("queue.none", "Nothing is assigned to you.", "暂无分配给您的申请。"),
+    ("queue.assigned", "Assigned", "分配日期"),
+    ("queue.due", "Due", "截止日期"),
+    ("queue.overdue", "overdue", "已逾期"),
+    ("queue.status.active", "To score", "待评分"),
+    ("queue.status.scored", "Scored", "已评分"),
+    ("queue.status.replaced", "Withdrawn (conflict)", "已回避（利益冲突）"),
+    ("contact.title", "Contact log", "接触记录"),
+    ("contact.intro", "Record every contact about this application with anyone outside the record: who, when, how, and what was said.", "记录与案卷外任何人就本申请的每次接触：对象、时间、方式和内容。"),
+    ("contact.none", "No contacts recorded.", "暂无接触记录。"),
+    ("contact.at", "When", "时间"),
+    ("contact.at_hint", "When (Beijing time, YYYY-MM-DDTHH:MM)", "时间（北京时间，YYYY-MM-DDTHH:MM）"),
+    ("contact.party", "Who (person and the party they speak for)", "对象（人员及其代表的一方）"),
+    ("contact.with_applicant", "The party is the applicant or speaks for it", "对方为申请人或代表申请人"),
+    ("contact.applicant", "applicant", "申请人"),
+    ("contact.channel", "How", "方式"),
+    ("contact.channel.phone", "Phone", "电话"),
+    ("contact.channel.meeting", "Meeting", "会面"),
+    ("contact.channel.email", "E-mail", "电子邮件"),
+    ("contact.channel.letter", "Letter", "信函"),
+    ("contact.channel.other", "Other", "其他"),
+    ("contact.summary", "What was said", "内容摘要"),
+    ("contact.by", "Recorded by", "记录人"),
+    ("contact.record", "Record the contact", "保存接触记录"),
+    ("ent.code", "Customs registration code", "海关注册编码"),
+    ("ent.name_en", "Name in English", "英文名称"),
+    ("ent.name_zh", "Name in Chinese", "中文名称"),
+    ("ent.group", "Group", "所属集团"),
+    ("ent.association", "Industry association", "行业协会"),
+    ("ent.members", "Members", "会员企业"),
+    ("ent.no_members", "No members registered.", "暂无登记的会员企业。"),
 ];
 
 #[cfg(test)]
@@ -315,6 +524,28 @@ mod tests {
         h.insert("cookie", "waiver_lang=en".parse().unwrap());
         assert_eq!(Lang::of(None, &h), Lang::En);
         assert_eq!(Lang::of(Some("zh"), &h), Lang::Zh);
+    }
+
+    #[test]
+    fn domain_messages_read_in_chinese_with_their_values() {
+        let m = "the months add up to 30000 t but the application is for 40000 t; make them equal";
+        assert_eq!(Lang::En.problem_of(m), m);
+        assert_eq!(
+            problem(Lang::Zh, m),
+            "各月合计30000 t，但申请数量为40000 t；两者须相等"
+        );
+        assert_eq!(
+            problem(Lang::Zh, "15% is above the programme's tolerance of 10%"),
+            "15%超过本项目的溢装容差10%"
+        );
+        assert_eq!(
+            problem(
+                Lang::Zh,
+                "`x` is not a decimal number; write digits with an optional `.` and no thousands separators, e.g. 1234.56; give a positive quantity in t"
+            ),
+            "“x”不是数字；请只写数字和小数点，不加千位分隔符，如1234.56；请填写以t为单位的正数"
+        );
+        assert_eq!(problem(Lang::Zh, "something new"), "something new");
     }
 
     #[test]

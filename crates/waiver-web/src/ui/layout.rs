@@ -35,6 +35,12 @@ impl Ctx {
 }
 
 pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
+    page_with_script(ctx, title, body, None)
+}
+
+/// A page that loads one of our own scripts (served from this origin, so the CSP's
+/// `script-src 'self'` holds; never inline). The page must work without it.
+pub fn page_with_script(ctx: &Ctx, title: &str, body: Markup, script: Option<&str>) -> Markup {
     let role = ctx.role();
     html! {
         (DOCTYPE)
@@ -44,6 +50,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — " (ctx.t("app.name")) }
                 link rel="stylesheet" href="/assets/waiver.css";
+                @if let Some(src) = script { script src=(src) defer {} }
             }
             body {
                 a.skip href="#content" { (ctx.t("nav.skip")) }
@@ -62,6 +69,12 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                                 }
                                 @if matches!(role, Some(Role::Officer | Role::Analyst | Role::Admin)) {
                                     li { a href="/programmes/CN-2020-MKT/sla" { (ctx.t("nav.sla")) } }
+                                }
+                                @if role == Some(Role::Officer) {
+                                    li { a href="/programmes" { (ctx.t("nav.programmes")) } }
+                                }
+                                @if role == Some(Role::Expert) {
+                                    li { a href="/queue" { (ctx.t("nav.queue")) } }
                                 }
                                 @if role.is_some() {
                                     li { a href="/notifications" { (ctx.t("nav.notifications")) } }

@@ -10,6 +10,7 @@
 pub mod forms;
 pub mod i18n;
 pub mod layout;
+pub mod officer;
 
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -31,9 +32,13 @@ use layout::{balance_bar, page, Ctx};
 
 pub const CSRF_COOKIE: &str = "waiver_csrf";
 const CSS: &str = include_str!("../../assets/waiver.css");
+/// Our own script for checking the application form as the user types (no library, no build
+/// step); pages work without it.
+const VALIDATE_JS: &str = include_str!("../../assets/validate.js");
+pub const VALIDATE_JS_PATH: &str = "/assets/validate.js";
 
-/// The policy every response carries: only this origin's styles, no scripts at all yet, no
-/// framing, forms post only here.
+/// The policy every response carries: only this origin's styles and scripts (no inline code),
+/// no framing, forms post only here.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// Adds the Content-Security-Policy and the other protective headers to every response.
@@ -54,6 +59,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/assets/waiver.css", get(css))
+        .route(VALIDATE_JS_PATH, get(validate_js))
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/tariff", get(tariff))
@@ -63,6 +69,7 @@ pub fn routes() -> Router<AppState> {
             "/applications/new",
             get(forms::new_application_form).post(forms::new_application),
         )
+        .route("/applications/validate", post(forms::validate_draft))
         .route("/applications/{number}", get(application))
         .route("/applications/{number}/screen", post(forms::screen))
         .route("/applications/{number}/assign", post(forms::assign))
@@ -74,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/allowances/{number}", get(allowance))
         .route("/notifications", get(notifications))
         .route("/programmes/{id}/sla", get(sla))
+        .merge(officer::routes())
 }
 
 #[derive(Deserialize, Default)]
@@ -179,6 +187,17 @@ async fn css() -> Response {
         .into_response()
 }
 
+async fn validate_js() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        VALIDATE_JS,
+    )
+        .into_response()
+}
+
 fn role_key(r: Role) -> String {
     format!("role.{}", r.as_str())
 }
@@ -199,12 +218,20 @@ async fn home(
                     @if may(&c, Action::ReadApplications) { li { a href="/applications" { (c.t("nav.applications")) } } }
                     @if may(&c, Action::ReadAllowances) { li { a href="/allowances" { (c.t("nav.allowances")) } } }
                     li { a href="/notifications" { (c.t("nav.notifications")) } }
+                    @if u.role == Role::Applicant { li { a href="/enterprise" { (c.t("nav.enterprise")) } } }
+                    @if may(&c, Action::Review) { li { a href="/queue" { (c.t("nav.queue")) } } }
+                    @if may(&c, Action::ManageProgrammes) {
+                        li { a href="/programmes/new" { (c.t("prog.new")) } }
+                        li { a href="/reviews/overdue" { (c.t("nav.overdue")) } }
+                    }
                 }
             }
         }
         ul {
             li { a href="/tariff" { (c.t("nav.tariff")) } }
             li { a href="/register" { (c.t("nav.register")) } }
+            li { a href="/programmes" { (c.t("nav.programmes")) } }
+            li { a href="/policy-changes" { (c.t("nav.policy")) } }
         }
     };
     let title = c.t("app.name");
@@ -631,6 +658,7 @@ async fn application(
         Vec::new()
     };
     let panel = forms::workflow_panel(&s, &c, &a).await;
+    let contacts = officer::contact_panel(&s, &c, &number).await;
     let body = html! {
         dl.facts {
             dt { (c.t("apps.state")) } dd { (state_tag(&c, a.state)) }
@@ -653,6 +681,7 @@ async fn application(
             }
         }
         (panel)
+        (contacts)
         @if !history.is_empty() {
             h2 { (c.t("apps.history")) }
             table {

@@ -394,12 +394,23 @@ impl Store {
     }
 
     /// The user a bearer token belongs to, if it exists and is not revoked.
+    /// Known tokens are remembered for [`crate::db::TOKEN_CACHE_TTL`], so a machine client's
+    /// requests do not each queue for a database read; a token revoked or a user disabled in the
+    /// database stops working within that time.
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
+        let digest = token_digest(token);
+        if let Some(u) = self.cache.token(&digest) {
+            return Ok(Some(u));
+        }
         let sql = format!("{USER_SELECT} JOIN api_tokens t ON t.user_id = u.id WHERE t.token_sha256 = $1 AND t.revoked_at_ms IS NULL AND u.disabled = 0");
         let row = sqlx::query(&self.sql_owned(sql))
-            .bind(token_digest(token))
+            .bind(&digest)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| user_from_row(&r).map(|(u, _)| u)).transpose()
+        let user = row.map(|r| user_from_row(&r).map(|(u, _)| u)).transpose()?;
+        if let Some(u) = &user {
+            self.cache.remember_token(digest, u.clone());
+        }
+        Ok(user)
     }
 }

@@ -33,9 +33,31 @@ pub struct Store {
 pub(crate) struct Cache {
     generation: std::sync::atomic::AtomicU64,
     exclusions: std::sync::Mutex<Option<(u64, std::sync::Arc<Vec<crate::ProductExclusion>>)>>,
+    /// Known API tokens (by digest) and their users, with when they were read.
+    tokens: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, crate::User)>>,
 }
 
+/// How long a known API token is trusted without reading the database again.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Most tokens remembered (the map is emptied when full; only tokens that exist get in).
+const TOKEN_CACHE_MAX: usize = 10_000;
+
 impl Cache {
+    pub(crate) fn token(&self, digest: &str) -> Option<crate::User> {
+        let map = self.tokens.lock().ok()?;
+        let (at, user) = map.get(digest)?;
+        (at.elapsed() < TOKEN_CACHE_TTL).then(|| user.clone())
+    }
+
+    pub(crate) fn remember_token(&self, digest: String, user: crate::User) {
+        if let Ok(mut map) = self.tokens.lock() {
+            if map.len() >= TOKEN_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(digest, (std::time::Instant::now(), user));
+        }
+    }
+
     pub(crate) fn exclusions_changed(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -15,6 +15,7 @@ pub mod landed;
 pub mod policy;
 pub mod programme;
 pub mod review;
+pub mod scenario;
 pub mod schedule;
 pub mod schedule_csv;
 pub mod time;

@@ -15,6 +15,7 @@ mod db;
 pub mod decisions;
 pub mod programmes;
 pub mod review;
+pub mod scenarios;
 pub mod sessions;
 pub mod testing;
 
@@ -24,6 +25,7 @@ pub use audit::{Actor, AuditEntry, AuditReport};
 pub use db::{Dialect, Store};
 pub use decisions::{Allowance, DecisionRecord, ProductExclusion};
 pub use review::{Assignment, Contact};
+pub use scenarios::{ScenarioRecord, ScenarioSummary, ScenarioVersion};
 pub use sessions::Attachment;
 
 use thiserror::Error;

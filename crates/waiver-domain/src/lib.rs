@@ -6,6 +6,7 @@
 //! Callers hand it bytes and instants; it hands back values and errors.
 
 pub mod accounts;
+pub mod aid;
 pub mod amount;
 pub mod application;
 pub mod codes;

@@ -36,6 +36,10 @@ pub enum Action {
     /// Published rules, exclusions and aggregate decisions: no login needed.
     ReadPublic,
     ReadSla,
+    /// Read what-if scenarios and compute under them (public, as tariff look-ups are).
+    ReadScenarios,
+    /// Create, edit and archive scenarios.
+    ManageScenarios,
 }
 
 impl Action {
@@ -67,6 +71,10 @@ impl Action {
             Action::ManagePolicy => "publish policy changes",
             Action::ReadPublic => "read the public register",
             Action::ReadSla => "read service-level figures",
+            Action::ReadScenarios => "read scenarios",
+            Action::ManageScenarios => {
+                "create or edit scenarios (analysts, officers, administrators)"
+            }
         }
     }
 }
@@ -107,6 +115,11 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         ),
         Action::ReadPublic => true,
         Action::ReadSla => matches!(role, Some(Role::Officer | Role::Admin | Role::Analyst)),
+        // What-if scenarios are for analysts and the public (PRODUCT.md, "Who uses it").
+        Action::ReadScenarios => true,
+        Action::ManageScenarios => {
+            matches!(role, Some(Role::Analyst | Role::Officer | Role::Admin))
+        }
     }
 }
 

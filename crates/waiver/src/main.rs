@@ -7,6 +7,7 @@ mod chart;
 mod demo;
 mod landed;
 mod output;
+mod scenario;
 mod serve;
 mod tariff;
 
@@ -67,6 +68,13 @@ enum Command {
         db: admin::DbArgs,
         #[command(subcommand)]
         command: admin::TokenCommand,
+    },
+    /// What-if scenarios: overlays of measure changes, from a JSON file or the database.
+    Scenario {
+        #[command(flatten)]
+        db: admin::DbArgs,
+        #[command(subcommand)]
+        command: scenario::ScenarioCommand,
     },
     /// Check the tamper-evident audit log.
     Audit {
@@ -139,6 +147,7 @@ fn main() -> ExitCode {
         Command::Enterprise { db, command } => block_on(admin::enterprise(db, command)),
         Command::Token { db, command } => block_on(admin::token(db, command)),
         Command::Audit { db, command } => block_on(admin::audit(db, command)),
+        Command::Scenario { db, command } => block_on(scenario::run(schedule, db, command)),
     };
     match result {
         Ok(code) => code,

@@ -127,7 +127,7 @@ async fn new_form_page(
                 (text_input("public_summary", &c.t("apps.summary"), field(f, "public_summary"), errors))
                 button.primary type="submit" { (c.t("form.submit_application")) }
                 " "
-                button type="submit" name="action" value="aid" { (c.t("aid.check")) }
+                button.secondary type="submit" name="action" value="aid" { (c.t("aid.check")) }
             }
         },
     )

@@ -250,7 +250,7 @@ pub fn aid_panel(s: &AppState, c: &Ctx, line: &str, quantity: &str, unit: &str) 
         applicant_aid(&s.schedule, DEMO_MONTHLY, code, q, at).ok()
     })();
     html! {
-        section.panel aria-labelledby="aid-title" {
+        section.aid aria-labelledby="aid-title" {
             h2 id="aid-title" { (c.t("aid.title")) }
             @match parsed {
                 None => p { (c.t("aid.fill")) }

@@ -305,6 +305,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("landed.excluded", "With exclusion CNY/t", "排除后（元/吨）"),
     ("landed.source", "Figures", "数据性质"),
     ("landed.note", "Illustrative:", "示意说明："),
+    ("landed.show", "Show", "显示"),
     ("landed.no_quotes", "No quotes for this month.", "该月无报价。"),
     ("aid.title", "What the exclusion would save", "排除可节省的税款"),
     ("aid.fill", "Give the tariff line, quantity and unit, then choose “Check the saving”.", "请填写税号、数量和单位，然后点击“计算节省”。"),

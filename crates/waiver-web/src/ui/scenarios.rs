@@ -171,7 +171,7 @@ pub async fn detail(
         form.stack method="get" action=(format!("/scenarios/{id}")) {
             div.row { div { label for="month" { (c.t("landed.month")) } input id="month" name="month" type="text" value=(month); } }
             input type="hidden" name="lang" value=(c.lang.param());
-            button.primary type="submit" { (c.t("tariff.show")) }
+            button.primary type="submit" { (c.t("landed.show")) }
         }
         @match &actual {
             Some(a) => {
@@ -226,7 +226,7 @@ pub async fn landed(
                 }
             }
             input type="hidden" name="lang" value=(c.lang.param());
-            button.primary type="submit" { (c.t("tariff.show")) }
+            button.primary type="submit" { (c.t("landed.show")) }
         }
         @match &actual {
             Some(a) => {

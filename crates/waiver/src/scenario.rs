@@ -14,7 +14,7 @@ use serde::Serialize;
 use waiver_domain::amount::{Money, Quantity};
 use waiver_domain::engine::{assess, Lift, LineInput};
 use waiver_domain::landed::{landed_cost, rank, RawQuote};
-use waiver_domain::scenario::{Scenario, ScenarioSpec};
+use waiver_domain::scenario::{ChangeSpec, Scenario, ScenarioSpec};
 use waiver_domain::{BjTime, Currency, Origin, Schedule, TariffCode};
 use waiver_store::Actor;
 
@@ -23,7 +23,7 @@ use crate::landed::print_table;
 
 #[derive(Subcommand)]
 pub enum ScenarioCommand {
-    /// Store a scenario from a JSON file (validated against the schedule first); prints its id.
+    /// Store a scenario from a JSON or CSV file (validated against the schedule first); prints its id.
     Create {
         file: PathBuf,
         /// Recorded as the author in the audit log.
@@ -82,8 +82,90 @@ fn read_spec(path: &std::path::Path) -> anyhow::Result<ScenarioSpec> {
     }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        return spec_from_csv(path, &text);
+    }
     serde_json::from_str(&text).with_context(|| {
         format!("{} is not a scenario document ({{\"name\", \"description\", \"changes\": [{{\"op\": \"add\"|\"remove\"|\"change\", …}}]}})", path.display())
+    })
+}
+
+/// A scenario as CSV, one change per row: `op` (add, remove, change), `measure` (remove and
+/// change), and the add/change fields as columns (`id,goods,origin,kind,duty,start,end,
+/// legal_basis,scope,excludable,note`); empty cells are "not given". The name is the file name
+/// without `.csv` unless a `# name: …` first line gives it.
+fn spec_from_csv(path: &std::path::Path, text: &str) -> anyhow::Result<ScenarioSpec> {
+    let (name, body) = match text.strip_prefix("# name:") {
+        Some(rest) => {
+            let (n, b) = rest.split_once('\n').unwrap_or((rest, ""));
+            (n.trim().to_owned(), b)
+        }
+        None => (
+            path.file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+            text,
+        ),
+    };
+    let mut rd = csv::Reader::from_reader(body.as_bytes());
+    let header = rd.headers()?.clone();
+    let mut changes = Vec::new();
+    for (i, rec) in rd.records().enumerate() {
+        let rec = rec?;
+        let get = |n: &str| -> Option<String> {
+            header
+                .iter()
+                .position(|h| h.trim() == n)
+                .and_then(|c| rec.get(c))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let row = i + 2;
+        let req = |n: &str| -> anyhow::Result<String> {
+            get(n).with_context(|| {
+                format!(
+                    "{} row {row}: column `{n}` is required for this op",
+                    path.display()
+                )
+            })
+        };
+        let op = req("op")?;
+        changes.push(match op.as_str() {
+            "remove" => ChangeSpec::Remove {
+                measure: req("measure")?,
+            },
+            "change" => ChangeSpec::Change {
+                measure: req("measure")?,
+                duty: get("duty"),
+                start: get("start"),
+                end: get("end"),
+            },
+            "add" => ChangeSpec::Add {
+                id: req("id")?,
+                goods: req("goods")?,
+                origin: req("origin")?,
+                kind: get("kind").unwrap_or_else(|| "additional".into()),
+                duty: req("duty")?,
+                start: req("start")?,
+                end: get("end"),
+                legal_basis: get("legal_basis").unwrap_or_default(),
+                scope: get("scope"),
+                excludable: matches!(get("excludable").as_deref(), Some("yes" | "true")),
+                note: get("note").unwrap_or_default(),
+            },
+            other => bail!(
+                "{} row {row}: column `op`, value `{other}`: use add, remove or change",
+                path.display()
+            ),
+        });
+    }
+    Ok(ScenarioSpec {
+        name,
+        description: String::new(),
+        changes,
     })
 }
 

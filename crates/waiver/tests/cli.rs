@@ -507,6 +507,24 @@ fn scenario_works_from_a_file_and_from_the_database() {
     assert_eq!(list[0]["id"], 1);
     let out = waiver(&["scenario", "show", "1", "--database", db], d.path());
     assert!(String::from_utf8_lossy(&out.stdout).contains("scenario 1, version 1"));
+    // The same scenario as CSV, one change per row.
+    let csv = repo.join("data/scenarios/no-2018-layer.csv");
+    let out = waiver(
+        &["scenario", "show", csv.to_str().unwrap(), "--json"],
+        d.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(j["name"], "No 2018 Section 301 layer on soybeans (CSV)");
+    std::fs::write(d.path().join("bad.csv"), "op,measure\nshrink,L301-1-soy\n").unwrap();
+    let out = waiver(&["scenario", "show", "bad.csv"], d.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("row 2: column `op`, value `shrink`"));
     std::fs::write(
         d.path().join("bad.json"),
         r#"{"name":"bad","changes":[{"op":"remove","measure":"NOPE"}]}"#,

@@ -79,6 +79,9 @@ for (const lang of ['en', 'zh']) {
   await page.click('button[type=submit]');
   if (!(await page.content()).includes('02032900')) failures.push(`${lang} tariff fix: no result after correcting the code`);
   await go('/register', 'register');
+  await go('/scenarios', 'scenarios');
+  await go('/scenarios/1?month=2020-07', 'scenario');
+  await go('/landed-cost?month=2020-07&scenario=1', 'landed-cost');
   await go('/sign-in', 'sign-in');
   await page.fill('#username', 'li.wei');
   await page.fill('#password', 'waiver-demo-2019');

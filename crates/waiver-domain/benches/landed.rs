@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use waiver_domain::landed::{landed_cost, rank, series_instant, Price, Quote};
+use waiver_domain::scenario::ScenarioSpec;
 use waiver_domain::schedule_csv::demo_schedule;
 use waiver_domain::{Fen, FxRate, Month, Origin, Precision, TariffCode};
 
@@ -66,6 +67,33 @@ fn bench(c: &mut Criterion) {
                 .map(|q| landed_cost(&s, q).map(|c| c.charged.landed_fen_per_t))
                 .fold(0i64, |t, l| t + l.map_or(0, |f| f.0))
         })
+    });
+    // The same series under a scenario: the overlay is validated and applied (a re-indexed
+    // schedule) once per run, then every quote is costed under both schedules and both ranked.
+    let spec: ScenarioSpec = serde_json::from_str(
+        r#"{"name":"bench","changes":[
+            {"op":"remove","measure":"L301-1-soy"},
+            {"op":"change","measure":"L301-4A-soy-halved","duty":"10%"},
+            {"op":"add","id":"BR-5","goods":"1201","origin":"BR","kind":"additional","duty":"5%","start":"2020-01-01","end":"2023-01-01"}]}"#,
+    )
+    .expect("scenario");
+    g.bench_function("series_with_scenario_actual_and_overlay", |b| {
+        b.iter(|| {
+            let sc = spec.clone().validate(&s).expect("valid");
+            let t = sc.apply(&s);
+            let a: Vec<_> = black_box(&q)
+                .iter()
+                .map(|q| landed_cost(&s, q).expect("landed"))
+                .collect();
+            let b2: Vec<_> = q
+                .iter()
+                .map(|q| landed_cost(&t, q).expect("landed"))
+                .collect();
+            black_box((rank(&q, &a), rank(&q, &b2)))
+        })
+    });
+    g.bench_function("scenario_validate_and_apply", |b| {
+        b.iter(|| black_box(spec.clone().validate(&s).expect("valid").apply(&s)))
     });
     g.finish();
 }

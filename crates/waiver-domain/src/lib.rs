@@ -6,6 +6,7 @@
 //! Callers hand it bytes and instants; it hands back values and errors.
 
 pub mod accounts;
+pub mod aid;
 pub mod amount;
 pub mod application;
 pub mod codes;
@@ -17,6 +18,7 @@ pub mod ledger;
 pub mod policy;
 pub mod programme;
 pub mod review;
+pub mod scenario;
 pub mod schedule;
 pub mod schedule_csv;
 pub mod time;

@@ -360,20 +360,7 @@ impl Schedule {
         let mut by_code: Vec<(TariffCode, usize)> =
             lines.iter().enumerate().map(|(i, l)| (l.code, i)).collect();
         by_code.sort();
-        let line_measures = lines
-            .iter()
-            .map(|l| {
-                (0..measures.len())
-                    .filter(|&m| measures[m].goods.matches(l))
-                    .map(|m| MeasureKey {
-                        index: m as u32,
-                        kind: measures[m].kind,
-                        origin: measures[m].origin,
-                        validity: measures[m].validity,
-                    })
-                    .collect()
-            })
-            .collect();
+        let line_measures = index_measures(&lines, &measures);
         let mut by_currency: Vec<(Currency, Month, Vec<Option<FxEntry>>)> = Vec::new();
         let mut currencies: Vec<Currency> = rates.keys().map(|(c, _)| *c).collect();
         currencies.sort();
@@ -393,6 +380,19 @@ impl Schedule {
             measures,
             rates,
             by_code,
+            line_measures,
+        }
+    }
+
+    /// The same lines and exchange rates with another set of measures, re-indexed (what a
+    /// scenario overlay produces). Validation of the measures is the caller's business.
+    pub fn with_measures(&self, measures: Vec<Measure>) -> Schedule {
+        let line_measures = index_measures(&self.lines, &measures);
+        Schedule {
+            lines: self.lines.clone(),
+            measures,
+            rates: self.rates.clone(),
+            by_code: self.by_code.clone(),
             line_measures,
         }
     }
@@ -465,4 +465,22 @@ impl Schedule {
             .map(|(_, _, s)| s.iter().flatten().count())
             .sum()
     }
+}
+
+/// For each line, the keys of the measures whose goods selector covers it, in measure order.
+fn index_measures(lines: &[TariffLine], measures: &[Measure]) -> Vec<Vec<MeasureKey>> {
+    lines
+        .iter()
+        .map(|l| {
+            (0..measures.len())
+                .filter(|&m| measures[m].goods.matches(l))
+                .map(|m| MeasureKey {
+                    index: m as u32,
+                    kind: measures[m].kind,
+                    origin: measures[m].origin,
+                    validity: measures[m].validity,
+                })
+                .collect()
+        })
+        .collect()
 }

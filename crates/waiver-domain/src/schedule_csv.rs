@@ -244,7 +244,7 @@ impl<'a> Sheet<'a> {
     }
 }
 
-fn instant(v: &str) -> Result<BjTime, String> {
+pub(crate) fn instant(v: &str) -> Result<BjTime, String> {
     BjTime::parse_instant(v).map_err(|e| e.to_string())
 }
 fn confidence(v: &str) -> Result<Confidence, String> {
@@ -313,7 +313,7 @@ pub fn parse_duty(raw: &str) -> Result<DutyExpr, String> {
     })
 }
 
-fn goods(v: &str) -> Result<GoodsSelector, String> {
+pub(crate) fn goods(v: &str) -> Result<GoodsSelector, String> {
     if v == "*" {
         return Ok(GoodsSelector::All);
     }

@@ -17,6 +17,7 @@ pub mod decisions;
 pub mod declarations;
 pub mod programmes;
 pub mod review;
+pub mod scenarios;
 pub mod sessions;
 pub mod testing;
 
@@ -27,6 +28,7 @@ pub use batch::BatchStats;
 pub use db::{Dialect, Store};
 pub use decisions::{Allowance, DecisionRecord, ProductExclusion};
 pub use review::{Assignment, Contact};
+pub use scenarios::{ScenarioRecord, ScenarioSummary, ScenarioVersion};
 pub use sessions::Attachment;
 
 use thiserror::Error;

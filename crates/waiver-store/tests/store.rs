@@ -569,3 +569,68 @@ both!(sessions_and_attachments, |store: Store| async move {
         .is_err());
     assert_eq!(store.attachments(&a.number).await.unwrap().len(), 1);
 });
+
+both!(
+    scenarios_are_versioned_and_audited,
+    |store: Store| async move {
+        use waiver_domain::scenario::ScenarioSpec;
+        let spec = |name: &str| -> ScenarioSpec {
+            serde_json::from_str(&format!(
+                r#"{{"name":"{name}","changes":[{{"op":"remove","measure":"L301-1-soy"}}]}}"#
+            ))
+            .unwrap()
+        };
+        let ana = Actor::user("ana");
+        let a = store
+            .create_scenario(&ana, &spec("No 2018 layer"))
+            .await
+            .unwrap();
+        let b = store.create_scenario(&ana, &spec("Second")).await.unwrap();
+        assert_eq!((a.id, a.version), (1, 1));
+        assert_eq!(b.id, 2);
+        let a2 = store
+            .update_scenario(&Actor::user("olga"), a.id, Some(1), &spec("Renamed"))
+            .await
+            .unwrap();
+        assert_eq!(a2.version, 2);
+        // A stale version is a conflict and changes nothing.
+        assert!(matches!(
+            store
+                .update_scenario(&ana, a.id, Some(1), &spec("Stale"))
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        let old = store.scenario(a.id, Some(1)).await.unwrap().unwrap();
+        assert_eq!(old.spec.name, "No 2018 layer");
+        assert_eq!(old.current_version, 2);
+        let cur = store.scenario(a.id, None).await.unwrap().unwrap();
+        assert_eq!(
+            (cur.version, cur.spec.name.as_str(), cur.created_by.as_str()),
+            (2, "Renamed", "olga")
+        );
+        assert!(store.scenario(99, None).await.unwrap().is_none());
+        assert_eq!(store.scenario_versions(a.id).await.unwrap().len(), 2);
+        let names: Vec<String> = store
+            .scenarios()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names.len(), 2);
+        store.archive_scenario(&ana, b.id).await.unwrap();
+        assert_eq!(store.scenarios().await.unwrap().len(), 1);
+        assert!(store
+            .update_scenario(&ana, b.id, None, &spec("x"))
+            .await
+            .is_err());
+        assert!(store.scenario(b.id, None).await.unwrap().unwrap().archived);
+        let trail = store
+            .audit_trail("scenario", &a.id.to_string())
+            .await
+            .unwrap();
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["create", "edit"]);
+        assert!(store.verify_audit().await.unwrap().first_bad.is_none());
+    }
+);

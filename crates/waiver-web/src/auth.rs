@@ -44,6 +44,10 @@ pub enum Action {
     ReadUtilisation,
     /// File monthly purchase reports on one's own allowances.
     FilePurchaseReports,
+    /// Read what-if scenarios and compute under them (public, as tariff look-ups are).
+    ReadScenarios,
+    /// Create, edit and archive scenarios.
+    ManageScenarios,
 }
 
 impl Action {
@@ -79,6 +83,10 @@ impl Action {
             Action::ReadDeclarations => "read declarations",
             Action::ReadUtilisation => "read utilisation reports",
             Action::FilePurchaseReports => "file purchase reports (allowance holders only)",
+            Action::ReadScenarios => "read scenarios",
+            Action::ManageScenarios => {
+                "create or edit scenarios (analysts, officers, administrators)"
+            }
         }
     }
 }
@@ -129,6 +137,11 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
             role,
             Some(Role::Applicant | Role::Officer | Role::Customs | Role::Admin)
         ),
+        // What-if scenarios are for analysts and the public (PRODUCT.md, "Who uses it").
+        Action::ReadScenarios => true,
+        Action::ManageScenarios => {
+            matches!(role, Some(Role::Analyst | Role::Officer | Role::Admin))
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod review;
+pub mod scenarios;
 pub mod session;
 pub mod ui;
 
@@ -117,6 +118,17 @@ pub fn router(state: AppState) -> Router {
             "/applications/{number}/reconsider",
             post(review::reconsider),
         )
+        .route("/applications/aid", get(scenarios::aid_api))
+        .route("/scenarios", get(scenarios::list).post(scenarios::create))
+        .route(
+            "/scenarios/{id}",
+            get(scenarios::get)
+                .put(scenarios::edit)
+                .delete(scenarios::archive),
+        )
+        .route("/scenarios/{id}/tariff", get(scenarios::tariff))
+        .route("/scenarios/{id}/replay", post(scenarios::replay_lines))
+        .route("/landed-cost", post(scenarios::landed_cost_api))
         .route("/experts", get(review::experts))
         .route("/me/interests", post(review::declare_interest))
         .route("/assignments", get(review::my_assignments))

@@ -35,6 +35,10 @@ async fn every_role_on_every_endpoint(app: &App) {
                 "customs_value": "400000", "currency": "USD"}]})
         .to_string()
     };
+    let scenario =
+        r#"{"name":"No 2018 layer","changes":[{"op":"remove","measure":"L301-1-soy"}]}"#.to_owned();
+    let replay_lines = r#"{"lines":[{"code":"12019010","origin":"US","declared_at":"2020-07-15","quantity":"60000","unit":"t","customs_value":"24000000"}]}"#.to_owned();
+    let quotes = r#"{"quotes":[{"origin":"US","code":"12019010","at":"2020-07-15","fob_usd_t":"380","freight_usd_t":"38"},{"origin":"BR","code":"12019010","at":"2020-07-15","fob_usd_t":"370","freight_usd_t":"29"}]}"#.to_owned();
     // (method, uri, body, expected status for: anonymous, applicant, expert, officer, customs,
     // analyst, admin). Rows run in order: the draft is amended, submitted, screened, withdrawn.
     let cases: Vec<(&str, String, Option<String>, [u16; 7])> = vec![
@@ -199,6 +203,50 @@ async fn every_role_on_every_endpoint(app: &App) {
             "/api/v1/reports/utilisation?format=csv".into(),
             none.clone(),
             [401, 403, 403, 200, 200, 200, 200],
+        ),
+        ("GET", "/api/v1/scenarios".into(), none.clone(), [200; 7]),
+        (
+            "POST",
+            "/api/v1/scenarios".into(),
+            Some(scenario.clone()),
+            [401, 403, 403, 201, 403, 201, 201],
+        ),
+        ("GET", "/api/v1/scenarios/1".into(), none.clone(), [200; 7]),
+        (
+            "PUT",
+            "/api/v1/scenarios/1".into(),
+            Some(scenario),
+            [401, 403, 403, 200, 403, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/scenarios/1/tariff?code=12019010&origin=US&at=2020-07-15".into(),
+            none.clone(),
+            [200; 7],
+        ),
+        (
+            "POST",
+            "/api/v1/scenarios/1/replay".into(),
+            Some(replay_lines),
+            [200; 7],
+        ),
+        (
+            "POST",
+            "/api/v1/landed-cost".into(),
+            Some(quotes),
+            [200; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/applications/aid?programme=CN-2020-MKT&code=12019010&quantity=60000&unit=t&at=2020-07-15".into(),
+            none.clone(),
+            [200; 7],
+        ),
+        (
+            "DELETE",
+            "/api/v1/scenarios/1".into(),
+            none.clone(),
+            [401, 403, 403, 204, 403, 404, 404],
         ),
         // Five wrong passwords for one username lock it: the sixth attempt is refused.
         (

@@ -985,7 +985,104 @@ async fn every_role_on_every_page(app: &App) {
     }
 }
 
+async fn scenario_and_landed_pages_and_the_aid_panel(app: &App) {
+    use waiver_domain::accounts::Role;
+    let (st, _) = app
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some(app.token(Role::Analyst)),
+            Some(r#"{"name":"No 2018 layer","changes":[{"op":"remove","measure":"L301-1-soy"}]}"#),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    for (q, lang) in [("", "en"), ("?lang=zh", "zh-Hans")] {
+        let (st, _, html) = send(app, "GET", &format!("/scenarios{q}"), &[], None).await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, lang);
+        assert!(html.contains("href=\"/scenarios/1\""), "{html}");
+        let sep = if q.is_empty() { "?" } else { "&" };
+        let (st, _, html) = send(
+            app,
+            "GET",
+            &format!("/scenarios/1{q}{sep}month=2020-07"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, lang);
+        assert!(
+            html.contains("<svg") && html.contains("class=\"scen\""),
+            "{html}"
+        );
+        let (st, _, html) = send(
+            app,
+            "GET",
+            &format!("/landed-cost{q}{sep}month=2020-07&scenario=1"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, lang);
+        assert!(html.contains("illustrative"), "{html}");
+    }
+    let (st, _, _) = send(app, "GET", "/scenarios/99", &[], None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // The applicant's form: "Check the saving" shows the panel and files nothing.
+    let (_, h, _) = send(app, "GET", "/sign-in", &[], None).await;
+    let csrf_cookie = set_cookie(&h, "waiver_csrf").unwrap();
+    let token = csrf_cookie.trim_start_matches("waiver_csrf=").to_owned();
+    let (_, h, _) = send(
+        app,
+        "POST",
+        "/sign-in",
+        &[("cookie", &csrf_cookie)],
+        Some(&format!(
+            "username=user.applicant&password=correct+horse+battery&csrf={token}"
+        )),
+    )
+    .await;
+    let session = set_cookie(&h, "waiver_session").unwrap();
+    let both = format!("{session}; {csrf_cookie}");
+    let (st, _, html) = send(app, "GET", "/applications/new", &[("cookie", &both)], None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        html.contains("id=\"aid-title\"") && html.contains("name=\"action\""),
+        "{html}"
+    );
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/applications/new",
+        &[("cookie", &both)],
+        Some(&format!(
+            "csrf={token}&programme=CN-2020-MKT&line=12019010&quantity=60000&unit=t&action=aid"
+        )),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    check_page(&html, "en");
+    assert!(html.contains("Saved on the requested quantity"), "{html}");
+    assert!(html.contains("value=\"60000\""), "input kept: {html}");
+    let (_, list) = app
+        .call(
+            "GET",
+            "/api/v1/applications",
+            Some(app.token(Role::Applicant)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        list["items"].as_array().map_or(0, Vec::len),
+        0,
+        "nothing filed: {list}"
+    );
+}
+
 both!(
+    scenario_and_landed_pages_and_the_aid_panel,
     every_role_on_every_page,
     officer_expert_and_applicant_pages_follow_the_policy,
     the_application_form_is_checked_as_the_user_types,

@@ -152,6 +152,15 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     }
     let actor = Actor::system();
     store.seed_programmes(&actor).await?;
+    // One what-if scenario for the analyst pages, written by the demo analyst.
+    let scenario: waiver_domain::scenario::ScenarioSpec =
+        serde_json::from_str(include_str!("../../../data/scenarios/no-2018-layer.json"))?;
+    let scenario = scenario
+        .validate(&waiver_domain::schedule_csv::demo_schedule()?)
+        .map_err(|e| anyhow::anyhow!("demo scenario: {e}"))?;
+    store
+        .create_scenario(&Actor::user("analyst.he"), &scenario.spec)
+        .await?;
     for (code, en, zh, group, assoc) in ENTERPRISES {
         let e = NewEnterprise {
             registration_code: RegistrationCode::parse(code)?,

@@ -373,7 +373,7 @@ fn carried(t: &Table, computed: &[&str]) -> Vec<usize> {
         .collect()
 }
 
-fn print_table(head: &[&str], rows: &[Vec<String>], right: &[bool]) {
+pub(crate) fn print_table(head: &[&str], rows: &[Vec<String>], right: &[bool]) {
     let mut w: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {

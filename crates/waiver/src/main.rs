@@ -7,6 +7,7 @@ mod chart;
 mod demo;
 mod landed;
 mod output;
+mod scenario;
 mod serve;
 mod tariff;
 
@@ -79,6 +80,13 @@ enum Command {
         /// Tonnes granted per allowance.
         #[arg(long, default_value_t = 1000)]
         tonnes: u32,
+    },
+    /// What-if scenarios: overlays of measure changes, from a JSON file or the database.
+    Scenario {
+        #[command(flatten)]
+        db: admin::DbArgs,
+        #[command(subcommand)]
+        command: scenario::ScenarioCommand,
     },
     /// Check the tamper-evident audit log.
     Audit {
@@ -161,6 +169,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Audit { db, command } => block_on(admin::audit(db, command)),
+        Command::Scenario { db, command } => block_on(scenario::run(schedule, db, command)),
     };
     match result {
         Ok(code) => code,

@@ -443,3 +443,94 @@ fn serve_demo_seeds_an_empty_database_and_answers() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn scenario_works_from_a_file_and_from_the_database() {
+    let d = tmp();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let file = repo.join("data/scenarios/no-2018-layer.json");
+    let file = file.to_str().unwrap();
+    let quotes = repo.join("data/landed/quotes-2020-12-23.csv");
+    let out = waiver(
+        &[
+            "scenario",
+            "tariff",
+            file,
+            "12019010",
+            "--origin",
+            "US",
+            "--at",
+            "2020-07-15",
+            "--json",
+        ],
+        d.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["actual"]["additional_rate_pct"], "27.5");
+    assert_eq!(j["scenario"]["additional_rate_pct"], "2.5");
+    let out = waiver(
+        &[
+            "scenario",
+            "landed",
+            file,
+            quotes.to_str().unwrap(),
+            "--json",
+        ],
+        d.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["landed_cny_t"], "5096.21");
+    assert_eq!(rows[0]["scenario_landed_cny_t"], "4135.25");
+    let db = d.path().join("w.db");
+    let db = db.to_str().unwrap();
+    let out = waiver(
+        &["scenario", "create", file, "--by", "ana", "--database", db],
+        d.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = waiver(&["scenario", "list", "--json", "--database", db], d.path());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["id"], 1);
+    let out = waiver(&["scenario", "show", "1", "--database", db], d.path());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("scenario 1, version 1"));
+    // The same scenario as CSV, one change per row.
+    let csv = repo.join("data/scenarios/no-2018-layer.csv");
+    let out = waiver(
+        &["scenario", "show", csv.to_str().unwrap(), "--json"],
+        d.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(j["name"], "No 2018 Section 301 layer on soybeans (CSV)");
+    std::fs::write(d.path().join("bad.csv"), "op,measure\nshrink,L301-1-soy\n").unwrap();
+    let out = waiver(&["scenario", "show", "bad.csv"], d.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("row 2: column `op`, value `shrink`"));
+    std::fs::write(
+        d.path().join("bad.json"),
+        r#"{"name":"bad","changes":[{"op":"remove","measure":"NOPE"}]}"#,
+    )
+    .unwrap();
+    let out = waiver(&["scenario", "show", "bad.json"], d.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("changes[0].measure"));
+}

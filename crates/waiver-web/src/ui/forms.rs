@@ -105,6 +105,7 @@ async fn new_form_page(
                     (text_input("quantity", &c.t("apps.quantity"), field(f, "quantity"), errors))
                     (text_input("unit", &c.t("form.unit"), if field(f, "unit").is_empty() { "t" } else { field(f, "unit") }, errors))
                 }
+                (super::scenarios::aid_panel(s, c, field(f, "line"), field(f, "quantity"), field(f, "unit")))
                 div.row {
                     (text_input("value", &c.t("apps.value"), field(f, "value"), errors))
                     (text_input("currency", &c.t("form.currency"), if field(f, "currency").is_empty() { "USD" } else { field(f, "currency") }, errors))
@@ -135,6 +136,8 @@ async fn new_form_page(
                 }
                 (text_input("public_summary", &c.t("apps.summary"), field(f, "public_summary"), errors))
                 button.primary type="submit" { (c.t("form.submit_application")) }
+                " "
+                button.secondary type="submit" name="action" value="aid" { (c.t("aid.check")) }
             }
         },
         Some(super::VALIDATE_JS_PATH),
@@ -300,6 +303,11 @@ pub async fn new_application(
     }
     if f.len() > MAX_FIELDS || !csrf_ok(&headers, field(&f, "csrf")) {
         return super::expired(&c);
+    }
+    // "Check the saving": show the form again with the aid panel; nothing is filed.
+    if field(&f, "action") == "aid" {
+        let body = new_form_page(&s, &c, &f, &BTreeMap::new()).await;
+        return respond(&c, StatusCode::OK, body);
     }
     let spec = spec_from(&f);
     let (validated, mut errors) = check_draft(&s, &c, &scope, &spec).await;

@@ -61,6 +61,8 @@ pub fn page_with_script(ctx: &Ctx, title: &str, body: Markup, script: Option<&st
                             ul {
                                 li { a href="/tariff" { (ctx.t("nav.tariff")) } }
                                 li { a href="/register" { (ctx.t("nav.register")) } }
+                                li { a href="/scenarios" { (ctx.t("nav.scenarios")) } }
+                                li { a href="/landed-cost" { (ctx.t("nav.landed")) } }
                                 @if matches!(role, Some(Role::Applicant | Role::Expert | Role::Officer | Role::Admin)) {
                                     li { a href="/applications" { (ctx.t("nav.applications")) } }
                                 }

@@ -11,6 +11,7 @@ pub mod forms;
 pub mod i18n;
 pub mod layout;
 pub mod officer;
+pub mod scenarios;
 
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -82,6 +83,9 @@ pub fn routes() -> Router<AppState> {
         .route("/notifications", get(notifications))
         .route("/programmes/{id}/sla", get(sla))
         .merge(officer::routes())
+        .route("/scenarios", get(scenarios::list))
+        .route("/scenarios/{id}", get(scenarios::detail))
+        .route("/landed-cost", get(scenarios::landed))
 }
 
 #[derive(Deserialize, Default)]

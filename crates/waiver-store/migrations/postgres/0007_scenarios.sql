@@ -1,0 +1,20 @@
+-- What-if scenarios: one row per scenario, and every version of its document (an edit adds a
+-- version; old versions are kept). Numbered 0007: 0006 is taken by the declarations work.
+CREATE TABLE scenarios (
+    id BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    current_version BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    updated_at_ms BIGINT NOT NULL,
+    archived_at_ms BIGINT
+);
+
+CREATE TABLE scenario_versions (
+    scenario_id BIGINT NOT NULL REFERENCES scenarios (id),
+    version BIGINT NOT NULL,
+    spec TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (scenario_id, version)
+);

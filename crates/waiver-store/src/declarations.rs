@@ -775,3 +775,47 @@ impl Store {
             .collect()
     }
 }
+
+/// One recorded declaration line for a scenario replay: the declaration's request (JSON text,
+/// as received) and the quantity its allowance covered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedLine {
+    pub number: String,
+    pub request: String,
+    pub line_no: u32,
+    pub covered_g: i64,
+}
+
+impl Store {
+    /// Lines of accepted declarations declared in `[from, until)`, oldest first, at most
+    /// `limit` (the caller asks for one more than it accepts to detect a range too wide).
+    pub async fn recorded_lines(
+        &self,
+        from: BjTime,
+        until: BjTime,
+        limit: usize,
+    ) -> Result<Vec<RecordedLine>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT d.number, d.request, l.line_no, l.covered_g FROM declarations d \
+             JOIN declaration_lines l ON l.declaration_number = d.number \
+             WHERE d.status = 'accepted' AND d.declared_at_s >= $1 AND d.declared_at_s < $2 \
+             ORDER BY d.declared_at_s, d.number, l.line_no LIMIT $3",
+        ))
+        .bind(from.0)
+        .bind(until.0)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let line_no: i64 = r.try_get(2)?;
+                Ok(RecordedLine {
+                    number: r.try_get(0)?,
+                    request: r.try_get(1)?,
+                    line_no: u32::try_from(line_no).unwrap_or(0),
+                    covered_g: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+}

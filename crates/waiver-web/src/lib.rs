@@ -127,7 +127,10 @@ pub fn router(state: AppState) -> Router {
                 .delete(scenarios::archive),
         )
         .route("/scenarios/{id}/tariff", get(scenarios::tariff))
-        .route("/scenarios/{id}/replay", post(scenarios::replay_lines))
+        .route(
+            "/scenarios/{id}/replay",
+            post(scenarios::replay_lines).get(scenarios::replay_recorded),
+        )
         .route("/landed-cost", post(scenarios::landed_cost_api))
         .route("/experts", get(review::experts))
         .route("/me/interests", post(review::declare_interest))

@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         crate::declarations::submit, crate::declarations::get, crate::declarations::cancel, crate::declarations::amend, crate::declarations::utilisation, crate::declarations::plan,
         crate::declarations::file_purchase_report, crate::declarations::purchase_reports,
         crate::scenarios::list, crate::scenarios::create, crate::scenarios::get, crate::scenarios::edit, crate::scenarios::archive,
-        crate::scenarios::tariff, crate::scenarios::replay_lines, crate::scenarios::landed_cost_api, crate::scenarios::aid_api),
+        crate::scenarios::tariff, crate::scenarios::replay_lines, crate::scenarios::replay_recorded, crate::scenarios::landed_cost_api, crate::scenarios::aid_api),
     components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorBody, crate::api::ProgrammeOut, crate::api::ProgrammeList, crate::api::Health,
         crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn, crate::api::EnterpriseOut,
         crate::review::InterestIn, crate::review::AssignIn, crate::review::ConflictIn, crate::review::ReviewOut, crate::review::AllowanceList,

@@ -329,6 +329,135 @@ pub async fn replay_lines(
     }))
 }
 
+/// The months of recorded declarations to replay.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedQuery {
+    /// First month, `YYYY-MM`.
+    pub from: String,
+    /// Last month (inclusive), `YYYY-MM`.
+    pub to: String,
+    /// Scenario version (default: the latest).
+    pub version: Option<i64>,
+}
+
+fn month_start(field: &str, raw: &str, next: bool) -> Res<BjTime> {
+    let m = waiver_domain::time::Month::parse(raw).ok_or_else(|| {
+        ApiError::validation(
+            field,
+            format!("`{raw}` is not a month; write YYYY-MM, e.g. 2020-07"),
+        )
+    })?;
+    let m = m.0 + i32::from(next);
+    BjTime::from_civil(
+        i64::from(m.div_euclid(12)),
+        i64::from(m.rem_euclid(12) + 1),
+        1,
+        0,
+        0,
+        0,
+    )
+    .ok_or_else(|| ApiError::validation(field, format!("`{raw}` is out of range")))
+}
+
+/// Recorded declarations (accepted, not cancelled) replayed under a scenario: the duty that
+/// would have been collected per line and month against the duty under the schedule in force.
+/// A line's part covered by an allowance is replayed with every excludable layer lifted (its
+/// share of the customs value pro rata); the rest without. Officers, customs, analysts and
+/// administrators (declarations are confidential line by line).
+#[utoipa::path(get, path = "/api/v1/scenarios/{id}/replay", params(("id" = i64, Path), RecordedQuery),
+    responses((status = 200, body = ReplayOut), (status = 404, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope)), security(("bearer" = [])))]
+pub async fn replay_recorded(
+    AxState(s): AxState<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<RecordedQuery>,
+) -> Res<Json<ReplayOut>> {
+    authorize(&caller, Action::ReadUtilisation)?;
+    let from = month_start("from", &q.from, false)?;
+    let until = month_start("to", &q.to, true)?;
+    if until <= from {
+        return Err(ApiError::validation(
+            "to",
+            "`to` is before `from`; give the months in order",
+        ));
+    }
+    let (rec, applied) = load(&s, id, q.version).await?;
+    let rows = s
+        .store
+        .recorded_lines(from, until, MAX_REPLAY_LINES + 1)
+        .await?;
+    if rows.len() > MAX_REPLAY_LINES {
+        return Err(ApiError::validation(
+            "from",
+            format!("more than {MAX_REPLAY_LINES} declaration lines in {}..{}; replay fewer months at a time", q.from, q.to),
+        ));
+    }
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut parsed: Option<(String, crate::declarations::DeclarationIn)> = None;
+    for r in &rows {
+        if parsed.as_ref().is_none_or(|(n, _)| *n != r.number) {
+            let body: crate::declarations::DeclarationIn = serde_json::from_str(&r.request)
+                .map_err(|e| internal(format!("declaration {} as stored: {e}", r.number)))?;
+            parsed = Some((r.number.clone(), body));
+        }
+        let Some((_, body)) = parsed.as_ref() else {
+            continue;
+        };
+        let Some(l) = body.lines.iter().find(|l| l.line == r.line_no) else {
+            continue;
+        };
+        let line_no = l.line.to_string();
+        let raw = waiver_domain::RawLine {
+            declaration: &r.number,
+            line: &line_no,
+            importer: &body.importer,
+            code: &l.code,
+            origin: &l.origin,
+            declared_at: &body.declared_at,
+            quantity: &l.quantity,
+            unit: &l.unit,
+            customs_value: &l.customs_value,
+            currency: &l.currency,
+            shipped_on: body.shipped_on.as_deref(),
+            in_quota: None,
+        };
+        let Ok(p) = raw.parse() else { continue };
+        let total_g = p.input.quantity.grams;
+        let covered_g = r.covered_g.clamp(0, total_g);
+        if covered_g == 0 || covered_g == total_g {
+            lines.push(ReplayLine {
+                input: p.input,
+                excluded: covered_g > 0,
+            });
+            continue;
+        }
+        let value = p.input.customs_value.minor;
+        let covered_value =
+            i64::try_from(i128::from(value) * i128::from(covered_g) / i128::from(total_g))
+                .unwrap_or(value);
+        let mut covered = p.input;
+        covered.quantity.grams = covered_g;
+        covered.customs_value.minor = covered_value;
+        let mut rest = p.input;
+        rest.quantity.grams = total_g - covered_g;
+        rest.customs_value.minor = value - covered_value;
+        lines.push(ReplayLine {
+            input: covered,
+            excluded: true,
+        });
+        lines.push(ReplayLine {
+            input: rest,
+            excluded: false,
+        });
+    }
+    Ok(Json(ReplayOut {
+        scenario_id: id,
+        version: rec.version,
+        replay: replay(&s.schedule, &applied, &lines),
+    }))
+}
+
 /// One quote, as strings (the `waiver landed` CSV columns).
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]

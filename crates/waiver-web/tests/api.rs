@@ -213,6 +213,12 @@ async fn every_role_on_every_endpoint(app: &App) {
         ),
         ("GET", "/api/v1/scenarios/1".into(), none.clone(), [200; 7]),
         (
+            "GET",
+            "/api/v1/scenarios/1/replay?from=2020-07&to=2020-07".into(),
+            none.clone(),
+            [401, 403, 403, 200, 200, 200, 200],
+        ),
+        (
             "PUT",
             "/api/v1/scenarios/1".into(),
             Some(scenario),

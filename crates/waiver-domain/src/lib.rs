@@ -16,6 +16,7 @@ pub mod landed;
 pub mod ledger;
 pub mod policy;
 pub mod programme;
+pub mod refund;
 pub mod review;
 pub mod schedule;
 pub mod schedule_csv;

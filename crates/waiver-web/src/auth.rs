@@ -44,6 +44,12 @@ pub enum Action {
     ReadUtilisation,
     /// File monthly purchase reports on one's own allowances.
     FilePurchaseReports,
+    /// Generate refund claims from the published product exclusions (officers).
+    GenerateRefunds,
+    /// Read refund claims; importers are narrowed to their own.
+    ReadRefunds,
+    /// Mark refund claims settled (customs).
+    SettleRefunds,
 }
 
 impl Action {
@@ -79,6 +85,9 @@ impl Action {
             Action::ReadDeclarations => "read declarations",
             Action::ReadUtilisation => "read utilisation reports",
             Action::FilePurchaseReports => "file purchase reports (allowance holders only)",
+            Action::GenerateRefunds => "generate refund claims (officers only)",
+            Action::ReadRefunds => "read refund claims",
+            Action::SettleRefunds => "settle refund claims (customs only)",
         }
     }
 }
@@ -121,6 +130,12 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         Action::ReadSla => matches!(role, Some(Role::Officer | Role::Admin | Role::Analyst)),
         Action::Declare => role == Some(Role::Customs),
         Action::FilePurchaseReports => role == Some(Role::Applicant),
+        Action::GenerateRefunds => role == Some(Role::Officer),
+        // Importers (applicants) are narrowed to their own enterprise's claims.
+        Action::ReadRefunds => {
+            matches!(role, Some(Role::Applicant | Role::Officer | Role::Customs))
+        }
+        Action::SettleRefunds => role == Some(Role::Customs),
         Action::ReadUtilisation => matches!(
             role,
             Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)

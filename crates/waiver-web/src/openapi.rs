@@ -20,14 +20,16 @@ use utoipa::{Modify, OpenApi};
         crate::review::register_exclusions, crate::review::register_exclusions_csv, crate::review::register_decisions,
         crate::review::register_decisions_csv, crate::review::sla, crate::review::assess_line,
         crate::declarations::submit, crate::declarations::get, crate::declarations::cancel, crate::declarations::amend, crate::declarations::utilisation, crate::declarations::plan,
-        crate::declarations::file_purchase_report, crate::declarations::purchase_reports),
+        crate::declarations::file_purchase_report, crate::declarations::purchase_reports,
+        crate::refunds::generate, crate::refunds::list, crate::refunds::settle),
     components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorBody, crate::api::ProgrammeOut, crate::api::ProgrammeList, crate::api::Health,
         crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn, crate::api::EnterpriseOut,
         crate::review::InterestIn, crate::review::AssignIn, crate::review::ConflictIn, crate::review::ReviewOut, crate::review::AllowanceList,
         crate::review::ExclusionRegister, crate::review::DecisionRegister, crate::review::AssessIn, crate::review::AssessOut,
         crate::declarations::DeclarationIn, crate::declarations::DeclarationLineIn, crate::declarations::DeclarationOut, crate::declarations::DeclarationLineOut,
         crate::declarations::AllowanceRef, crate::declarations::DeclarationView, crate::declarations::UtilisationReport, crate::declarations::PlanReport, crate::declarations::PlanRow,
-        crate::declarations::PurchaseReportIn, crate::declarations::PurchaseReportOut, crate::declarations::PurchaseReportList)),
+        crate::declarations::PurchaseReportIn, crate::declarations::PurchaseReportOut, crate::declarations::PurchaseReportList,
+        crate::refunds::GenerateOut, crate::refunds::RefundOut, crate::refunds::RefundList)),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;

@@ -840,6 +840,8 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
         .unwrap()
         .to_bytes();
     let csv = String::from_utf8(bytes.to_vec()).unwrap();
+    // Shown with --nocapture (the README tour quotes it).
+    println!("{g}\n{}\n{csv}", serde_json::to_string(&items[0]).unwrap());
     let mut rows = csv.lines();
     assert_eq!(
         rows.next(),

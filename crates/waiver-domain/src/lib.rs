@@ -17,6 +17,7 @@ pub mod landed;
 pub mod ledger;
 pub mod policy;
 pub mod programme;
+pub mod refund;
 pub mod review;
 pub mod scenario;
 pub mod schedule;

@@ -48,6 +48,12 @@ pub enum Action {
     ReadScenarios,
     /// Create, edit and archive scenarios.
     ManageScenarios,
+    /// Generate refund claims from the published product exclusions (officers).
+    GenerateRefunds,
+    /// Read refund claims; importers are narrowed to their own.
+    ReadRefunds,
+    /// Mark refund claims settled (customs).
+    SettleRefunds,
 }
 
 impl Action {
@@ -87,6 +93,9 @@ impl Action {
             Action::ManageScenarios => {
                 "create or edit scenarios (analysts, officers, administrators)"
             }
+            Action::GenerateRefunds => "generate refund claims (officers only)",
+            Action::ReadRefunds => "read refund claims",
+            Action::SettleRefunds => "settle refund claims (customs only)",
         }
     }
 }
@@ -129,6 +138,12 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
         Action::ReadSla => matches!(role, Some(Role::Officer | Role::Admin | Role::Analyst)),
         Action::Declare => role == Some(Role::Customs),
         Action::FilePurchaseReports => role == Some(Role::Applicant),
+        Action::GenerateRefunds => role == Some(Role::Officer),
+        // Importers (applicants) are narrowed to their own enterprise's claims.
+        Action::ReadRefunds => {
+            matches!(role, Some(Role::Applicant | Role::Officer | Role::Customs))
+        }
+        Action::SettleRefunds => role == Some(Role::Customs),
         Action::ReadUtilisation => matches!(
             role,
             Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)

@@ -148,12 +148,12 @@ fn in_unit(grams: i64, unit: QtyUnit) -> String {
 }
 
 /// A declaration parsed and checked against the schedule, ready to be drawn.
-struct Parsed {
+pub(crate) struct Parsed {
     body: DeclarationIn,
-    lines: Vec<(ParsedLine, QtyUnit)>,
+    pub(crate) lines: Vec<(ParsedLine, QtyUnit)>,
 }
 
-fn parse(s: &AppState, body: DeclarationIn) -> Res<Parsed> {
+pub(crate) fn parse(s: &AppState, body: DeclarationIn) -> Res<Parsed> {
     if body.lines.is_empty() || body.lines.len() > MAX_LINES {
         return Err(ApiError::validation(
             "lines",

@@ -14,6 +14,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod refunds;
 pub mod review;
 pub mod scenarios;
 pub mod session;
@@ -166,6 +167,9 @@ pub fn router(state: AppState) -> Router {
         .route("/declarations/{number}/cancel", post(declarations::cancel))
         .route("/declarations/{number}/amend", post(declarations::amend))
         .route("/reports/utilisation", get(declarations::utilisation))
+        .route("/refunds", get(refunds::list))
+        .route("/refunds/generate", post(refunds::generate))
+        .route("/refunds/{id}/settle", post(refunds::settle))
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/enterprises/{code}", get(api::get_enterprise))
         .route("/me", get(api::me))

@@ -254,6 +254,30 @@ async fn every_role_on_every_endpoint(app: &App) {
             none.clone(),
             [401, 403, 403, 204, 403, 404, 404],
         ),
+        (
+            "POST",
+            "/api/v1/refunds/generate".into(),
+            none.clone(),
+            [401, 403, 403, 200, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/refunds".into(),
+            none.clone(),
+            [401, 200, 403, 200, 200, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/refunds?format=csv".into(),
+            none.clone(),
+            [401, 200, 403, 200, 200, 403, 403],
+        ),
+        (
+            "POST",
+            "/api/v1/refunds/999999/settle".into(),
+            none.clone(),
+            [401, 403, 403, 403, 404, 403, 403],
+        ),
         // Five wrong passwords for one username lock it: the sixth attempt is refused.
         (
             "POST",

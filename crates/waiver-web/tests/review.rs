@@ -666,6 +666,40 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
         d_before["lines"][0]["excluded_duty_cny"], "0.00",
         "{d_before}"
     );
+    // Refund candidates, all before publication: the importer of the applicant's enterprise
+    // (half the cargo), one declaration then cancelled, one declared before the validity.
+    let refund_declaration = |number: &str, importer: &str, at: &str, t: &str, v: &str| {
+        json!({
+            "number": number, "importer": importer, "declared_at": at,
+            "lines": [{ "line": 1, "code": "12019090", "origin": "US", "quantity": t,
+                        "unit": "t", "customs_value": v, "currency": "CNY" }]
+        })
+        .to_string()
+    };
+    for (number, importer, at, tonnes, value) in [
+        ("PX-OWN", "3700HS0001", "2026-12-02", "500", "1600000"),
+        ("PX-CANCEL", "3200JY0002", "2026-12-03", "1000", "3200000"),
+        ("PX-OLD", "3200JY0002", "2026-10-15", "1000", "3200000"),
+    ] {
+        let (st, d) = app
+            .call(
+                "POST",
+                "/api/v1/declarations",
+                Some(&customs),
+                Some(&refund_declaration(number, importer, at, tonnes, value)),
+            )
+            .await;
+        assert_eq!(st, 201, "{d}");
+    }
+    let (st, c) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/PX-CANCEL/cancel",
+            Some(&customs),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{c}");
     let decision = json!({
         "outcome": "approve",
         "valid_from": "2026-11-01",
@@ -723,6 +757,127 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
         d_after["total_cny"], after["assessment"]["total_cny"],
         "{d_after} {after}"
     );
+    // Refunds: the declarations that paid the lifted layers inside the validity get a claim
+    // for the additional duty of those layers (no VAT); the cancelled one, the one before the
+    // validity and the one after publication (paid nothing lifted) get none.
+    let fen = |v: &Value| -> i64 {
+        let s = v.as_str().unwrap();
+        let (i, f) = s.split_once('.').unwrap();
+        i.parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap()
+    };
+    let (st, g) = app
+        .call("POST", "/api/v1/refunds/generate", Some(&officer), None)
+        .await;
+    assert_eq!(st, 200, "{g}");
+    assert_eq!(g["created"], 2, "{g}");
+    let (st, again) = app
+        .call("POST", "/api/v1/refunds/generate", Some(&officer), None)
+        .await;
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again["created"], 0, "{again}");
+    let (st, list) = app
+        .call("GET", "/api/v1/refunds", Some(&customs), None)
+        .await;
+    assert_eq!(st, 200, "{list}");
+    let items = list["items"].as_array().unwrap();
+    let decls: Vec<&str> = items
+        .iter()
+        .map(|i| i["declaration"].as_str().unwrap())
+        .collect();
+    assert_eq!(decls, ["PX-BEFORE", "PX-OWN"], "{list}");
+    let before_claim = &items[0];
+    let paid = fen(&d_before["lines"][0]["additional_duty_cny"]);
+    let still_owed = fen(&d_after["lines"][0]["additional_duty_cny"]);
+    assert!(still_owed < paid);
+    assert_eq!(fen(&before_claim["paid_additional_duty_cny"]), paid);
+    assert_eq!(
+        fen(&before_claim["refund_cny"]),
+        paid - still_owed,
+        "{list}"
+    );
+    // The engine's figure for the same line: the additional duty lifted, not the VAT on it.
+    assert_eq!(
+        fen(&before_claim["refund_cny"]),
+        fen(&before["assessment"]["additional_duty_cny"])
+            - fen(&after["assessment"]["additional_duty_cny"])
+    );
+    assert!(
+        fen(&before_claim["refund_cny"])
+            < fen(&before["assessment"]["total_cny"]) - fen(&after["assessment"]["total_cny"])
+    );
+    assert_eq!(before_claim["status"], "open");
+    assert_eq!(before_claim["exclusion"], n.as_str());
+    assert!(before_claim["deadline"].as_str().unwrap().len() >= 10);
+    let own = &items[1];
+    assert!(
+        fen(&own["refund_cny"]) > 0
+            && fen(&own["refund_cny"]) <= fen(&own["paid_additional_duty_cny"])
+    );
+    // The importer sees its own claims only.
+    let (st, mine) = app
+        .call(
+            "GET",
+            "/api/v1/refunds",
+            Some(app.token(Role::Applicant)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{mine}");
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine["items"][0]["declaration"], "PX-OWN");
+    // CSV.
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/refunds?format=csv")
+        .header("authorization", format!("Bearer {customs}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(waiver_web::router(app.state.clone()), req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let csv = String::from_utf8(bytes.to_vec()).unwrap();
+    // Shown with --nocapture (the README tour quotes it).
+    println!("{g}\n{}\n{csv}", serde_json::to_string(&items[0]).unwrap());
+    let mut rows = csv.lines();
+    assert_eq!(
+        rows.next(),
+        Some("id,exclusion,programme,declaration,line,importer,code,declared_at,paid_additional_duty_cny,refund_cny,deadline,status"),
+        "{csv}"
+    );
+    assert_eq!(rows.count(), 2, "{csv}");
+    // Settling: customs only, twice is the same answer, after the deadline refused.
+    let id = before_claim["id"].as_i64().unwrap();
+    let settle = format!("/api/v1/refunds/{id}/settle");
+    let (st, s1) = app.call("POST", &settle, Some(&customs), None).await;
+    assert_eq!(st, 200, "{s1}");
+    assert_eq!(s1["status"], "settled");
+    let (st, s2) = app.call("POST", &settle, Some(&customs), None).await;
+    assert_eq!(st, 200, "{s2}");
+    assert_eq!(s2["settled_at_ms"], s1["settled_at_ms"]);
+    let own_id = own["id"].as_i64().unwrap();
+    app.state
+        .store
+        .execute_raw(&format!(
+            "UPDATE refund_claims SET deadline_ms = 1000 WHERE id = {own_id}"
+        ))
+        .await
+        .unwrap();
+    let (st, late) = app
+        .call(
+            "POST",
+            &format!("/api/v1/refunds/{own_id}/settle"),
+            Some(&customs),
+            None,
+        )
+        .await;
+    assert_eq!(st, 409, "{late}");
+    assert_eq!(late["error"]["code"], "refund_deadline_passed");
+    let report = app.state.store.verify_audit().await.unwrap();
+    assert_eq!(report.first_bad, None);
     // Outside validity nothing is lifted.
     let old = line.replace("2026-12-01", "2026-10-15");
     let (_, out) = app.call("POST", "/api/v1/assess", None, Some(&old)).await;

@@ -354,12 +354,38 @@ fn json_text(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// Records a declaration as `user` through the same path as `POST /api/v1/declarations` (parse,
+/// assess, draw in the store's writer); the stored answer, created or replayed. For the demo seed.
+pub async fn declare_as(s: &AppState, user: &str, body: DeclarationIn) -> Res<Submitted> {
+    record_as(s, user, body, None).await
+}
+
 async fn record(
     s: &AppState,
     caller: &Caller,
     body: DeclarationIn,
     amend: Option<&str>,
 ) -> Res<Response> {
+    let r = record_as(s, caller.name(), body, amend).await?;
+    Ok(match r {
+        Submitted::Created(a) => json_text(
+            if amend.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            },
+            a,
+        ),
+        Submitted::Replayed(a) => json_text(StatusCode::OK, a),
+    })
+}
+
+async fn record_as(
+    s: &AppState,
+    user: &str,
+    body: DeclarationIn,
+    amend: Option<&str>,
+) -> Res<Submitted> {
     if let Some(n) = amend {
         if n != body.number {
             return Err(ApiError::validation(
@@ -388,7 +414,7 @@ async fn record(
             .filter_map(|l| l.allowance.clone())
             .collect(),
     };
-    let actor = Actor::user(caller.name());
+    let actor = Actor::user(user);
     let r = match amend {
         None => {
             // The store's group-commit writer runs the computation, so it owns what it needs.
@@ -401,17 +427,7 @@ async fn record(
             s.store.amend_declaration(&actor, &d, f).await?
         }
     };
-    Ok(match r {
-        Submitted::Created(a) => json_text(
-            if amend.is_some() {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            },
-            a,
-        ),
-        Submitted::Replayed(a) => json_text(StatusCode::OK, a),
-    })
+    Ok(r)
 }
 
 /// Submits a declaration: every line assessed, the covered quantity drawn from the allowance it

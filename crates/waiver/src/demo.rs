@@ -772,3 +772,107 @@ pub async fn seed_bench(store: &Store, count: usize, tonnes: u32) -> anyhow::Res
         customs_token,
     })
 }
+
+/// One demo declaration line: (line, code, tonnes, customs value USD, allowance claimed).
+type DemoLine = (u32, &'static str, u32, u32, Option<String>);
+
+fn demo_declaration(
+    number: &str,
+    importer: &str,
+    declared_at: &str,
+    lines: Vec<DemoLine>,
+) -> waiver_web::declarations::DeclarationIn {
+    waiver_web::declarations::DeclarationIn {
+        number: number.into(),
+        importer: importer.into(),
+        declared_at: declared_at.into(),
+        shipped_on: None,
+        lines: lines
+            .into_iter()
+            .map(|(line, code, tonnes, usd, allowance)| {
+                waiver_web::declarations::DeclarationLineIn {
+                    line,
+                    code: code.into(),
+                    origin: "US".into(),
+                    quantity: tonnes.to_string(),
+                    unit: "t".into(),
+                    customs_value: usd.to_string(),
+                    currency: "USD".into(),
+                    allowance,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Seeded declarations (issue 5 item 8), recorded by `customs.qingdao` through the path
+/// `POST /api/v1/declarations` uses: Bohai's allowance filled past its grant inside the
+/// tolerance, then exhausted (a line split into covered and uncovered, then a claim refused);
+/// Huasheng claiming Bohai's allowance (wrong holder: assessed without exclusion, the note says
+/// why); a Huasheng declaration cancelled, its draw reversed. Huasheng's and Jiangyuan's
+/// allowances are left whole for the README tour. Does nothing if the declarations exist.
+pub async fn seed_declarations(state: &waiver_web::AppState) -> anyhow::Result<()> {
+    let store = &state.store;
+    if store.declaration("DEMO-2025-0001").await?.is_some() {
+        return Ok(());
+    }
+    let allowance = |holder: &'static str, line: &'static str| async move {
+        store
+            .allowances(Some(&[holder.to_owned()]))
+            .await?
+            .into_iter()
+            .find(|a| a.line == line)
+            .map(|a| a.number)
+            .with_context(|| format!("demo: no allowance of {holder} for {line}"))
+    };
+    let bohai = allowance("2100BH0003", "12019090").await?;
+    let huasheng = allowance("3700HS0001", "12019010").await?;
+    let customs = "customs.qingdao";
+    let declarations = [
+        // 52 000 t on a 50 000 t grant: an overfill inside the 10% tolerance, fully covered.
+        demo_declaration(
+            "DEMO-2025-0001",
+            "2100BH0003",
+            "2025-05-20T10:00",
+            vec![(1, "12019090", 52_000, 20_800_000, Some(bohai.clone()))],
+        ),
+        // 5 000 t with 3 000 t left: 3 000 t covered, 2 000 t pays the full duty; exhausted.
+        demo_declaration(
+            "DEMO-2025-0002",
+            "2100BH0003",
+            "2025-06-17T10:00",
+            vec![(1, "12019090", 5_000, 2_000_000, Some(bohai.clone()))],
+        ),
+        // A claim on the exhausted allowance: nothing covered, the note says so.
+        demo_declaration(
+            "DEMO-2025-0003",
+            "2100BH0003",
+            "2025-07-15T10:00",
+            vec![(1, "12019090", 1_000, 400_000, Some(bohai.clone()))],
+        ),
+        // Huasheng claims Bohai's allowance (same group, different holder): refused.
+        demo_declaration(
+            "DEMO-2025-0004",
+            "3700HS0001",
+            "2025-07-15T11:00",
+            vec![(1, "12019090", 800, 320_000, Some(bohai.clone()))],
+        ),
+        // Declared, then cancelled below: the draw is reversed.
+        demo_declaration(
+            "DEMO-2025-0005",
+            "3700HS0001",
+            "2025-07-16T09:00",
+            vec![(1, "12019010", 10_000, 4_000_000, Some(huasheng))],
+        ),
+    ];
+    for d in declarations {
+        let number = d.number.clone();
+        waiver_web::declarations::declare_as(state, customs, d)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo declaration {number}: {}", e.message))?;
+    }
+    store
+        .cancel_declaration(&Actor::user(customs), "DEMO-2025-0005")
+        .await?;
+    Ok(())
+}

@@ -26,8 +26,10 @@ pub async fn run(schedule: Schedule, a: ServeArgs) -> anyhow::Result<ExitCode> {
     store
         .seed_programmes(&waiver_store::Actor::system())
         .await?;
+    let state = waiver_web::AppState::new(store.clone(), schedule);
     if a.demo {
         let fresh = demo::seed(&store).await?;
+        demo::seed_declarations(&state).await?;
         println!(
             "{}",
             if fresh {
@@ -56,6 +58,6 @@ pub async fn run(schedule: Schedule, a: ServeArgs) -> anyhow::Result<ExitCode> {
             a.db.database
         );
     }
-    waiver_web::serve(listener, waiver_web::AppState::new(store, schedule)).await?;
+    waiver_web::serve(listener, state).await?;
     Ok(ExitCode::SUCCESS)
 }

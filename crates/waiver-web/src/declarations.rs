@@ -360,6 +360,26 @@ async fn record(
     body: DeclarationIn,
     amend: Option<&str>,
 ) -> Res<Response> {
+    let (created, answer) = record_answer(s, caller, body, amend).await?;
+    Ok(json_text(
+        if created && amend.is_none() {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        answer,
+    ))
+}
+
+/// Records a declaration (or, with `amend`, an amendment) and answers whether it was new and
+/// the [`DeclarationOut`] as JSON. Shared by the API and the customs page, so both parse,
+/// assess and draw by the same rules.
+pub(crate) async fn record_answer(
+    s: &AppState,
+    caller: &Caller,
+    body: DeclarationIn,
+    amend: Option<&str>,
+) -> Res<(bool, String)> {
     if let Some(n) = amend {
         if n != body.number {
             return Err(ApiError::validation(
@@ -402,15 +422,8 @@ async fn record(
         }
     };
     Ok(match r {
-        Submitted::Created(a) => json_text(
-            if amend.is_some() {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            },
-            a,
-        ),
-        Submitted::Replayed(a) => json_text(StatusCode::OK, a),
+        Submitted::Created(a) => (true, a),
+        Submitted::Replayed(a) => (false, a),
     })
 }
 

@@ -67,6 +67,9 @@ pub fn page_with_script(ctx: &Ctx, title: &str, body: Markup, script: Option<&st
                                 @if matches!(role, Some(Role::Applicant | Role::Officer | Role::Customs | Role::Admin)) {
                                     li { a href="/allowances" { (ctx.t("nav.allowances")) } }
                                 }
+                                @if role == Some(Role::Customs) {
+                                    li { a href="/declarations/new" { (ctx.t("nav.declare")) } }
+                                }
                                 @if matches!(role, Some(Role::Officer | Role::Analyst | Role::Admin)) {
                                     li { a href="/programmes/CN-2020-MKT/sla" { (ctx.t("nav.sla")) } }
                                 }

@@ -1,0 +1,375 @@
+//! Customs pages: the declaration entry form (one declaration, up to [`SLOTS`] lines, an
+//! optional allowance per line), the recorded declaration with its assessment and draw-down
+//! line by line, and cancellation. Every rule is the API's: the form builds a
+//! [`DeclarationIn`] and hands it to [`crate::declarations::record_answer`].
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+use serde_json::Value;
+
+use super::layout::{page, Ctx};
+use super::{csrf_ok, ctx, expired, may, not_found, refused, respond, urlencode, LangQuery};
+use crate::auth::{Action, Caller};
+use crate::declarations::{DeclarationIn, DeclarationLineIn};
+use crate::AppState;
+
+/// Lines the entry form offers; empty ones are left out. Longer declarations go through the API.
+pub const SLOTS: usize = 3;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/declarations/new", get(new_form).post(submit))
+        .route("/declarations/{number}", get(view))
+        .route("/declarations/{number}/cancel", post(cancel))
+}
+
+type Fields = HashMap<String, String>;
+
+fn field<'a>(f: &'a Fields, k: &str) -> &'a str {
+    f.get(k).map_or("", String::as_str)
+}
+
+/// The form's input id for an API field name (`lines[1].code` of slot 3 → `l3_code`).
+fn input_id(api_field: &str, slots: &[usize]) -> String {
+    if let Some(rest) = api_field.strip_prefix("lines[") {
+        if let Some((i, f)) = rest.split_once("].") {
+            if let Some(slot) = i.parse::<usize>().ok().and_then(|i| slots.get(i)) {
+                let f = if f == "customs_value" { "value" } else { f };
+                return format!("l{slot}_{f}");
+            }
+        }
+        return "l1_code".into();
+    }
+    match api_field {
+        "number" | "importer" | "declared_at" => api_field.into(),
+        _ => "number".into(),
+    }
+}
+
+fn text_input(c: &Ctx, id: &str, label: &str, f: &Fields, bad: Option<&str>) -> Markup {
+    html! {
+        label for=(id) { (c.t(label)) }
+        @if bad == Some(id) { p.error id=(format!("{id}-error")) { (c.t("decl.fix")) } }
+        input id=(id) name=(id) type="text" value=(field(f, id))
+            aria-invalid=[(bad == Some(id)).then_some("true")]
+            aria-describedby=[(bad == Some(id)).then(|| format!("{id}-error"))];
+    }
+}
+
+fn form_page(c: &Ctx, f: &Fields, error: Option<(String, String)>) -> Markup {
+    let bad = error.as_ref().map(|(id, _)| id.as_str());
+    let title = c.t("decl.new");
+    page(
+        c,
+        &title,
+        html! {
+            p.hint { (c.t("decl.hint")) }
+            @if let Some((id, msg)) = &error {
+                div.error-summary role="alert" aria-labelledby="error-summary-title" {
+                    h2 id="error-summary-title" { (c.t("form.errors")) }
+                    ul { li { a href=(format!("#{id}")) { (msg) } } }
+                }
+            }
+            form.stack method="post" action="/declarations/new" {
+                input type="hidden" name="csrf" value=(c.csrf);
+                (text_input(c, "number", "decl.number", f, bad))
+                (text_input(c, "importer", "decl.importer", f, bad))
+                (text_input(c, "declared_at", "decl.declared_at", f, bad))
+                @for slot in 1..=SLOTS {
+                    fieldset.plan {
+                        legend { (c.t("decl.line")) " " (slot) }
+                        @for (name, label) in [("code", "decl.code"), ("origin", "decl.origin"), ("quantity", "decl.quantity")] {
+                            (text_input(c, &format!("l{slot}_{name}"), label, f, bad))
+                        }
+                        @let unit_id = format!("l{slot}_unit");
+                        label for=(unit_id) { (c.t("decl.unit")) }
+                        select id=(unit_id) name=(unit_id) {
+                            @for u in ["t", "kg"] { option value=(u) selected[field(f, &unit_id) == u] { (u) } }
+                        }
+                        @for (name, label) in [("value", "decl.value"), ("currency", "decl.currency"), ("allowance", "decl.allowance")] {
+                            (text_input(c, &format!("l{slot}_{name}"), label, f, bad))
+                        }
+                    }
+                }
+                button.primary type="submit" { (c.t("decl.submit")) }
+            }
+        },
+    )
+}
+
+async fn new_form(
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let c = ctx(
+        caller,
+        &headers,
+        q.lang.as_deref(),
+        "/declarations/new".into(),
+    )
+    .await;
+    if !may(&c, Action::Declare) {
+        return refused(&c);
+    }
+    let mut f = Fields::new();
+    for slot in 1..=SLOTS {
+        f.insert(format!("l{slot}_unit"), "t".into());
+        f.insert(format!("l{slot}_currency"), "USD".into());
+        f.insert(format!("l{slot}_origin"), "US".into());
+    }
+    respond(&c, StatusCode::OK, form_page(&c, &f, None))
+}
+
+/// The declaration the form describes, and the form slot of each of its lines.
+fn from_form(f: &Fields) -> (DeclarationIn, Vec<usize>) {
+    let mut lines = Vec::new();
+    let mut slots = Vec::new();
+    for slot in 1..=SLOTS {
+        let g = |n: &str| field(f, &format!("l{slot}_{n}")).trim().to_owned();
+        if g("code").is_empty() && g("quantity").is_empty() {
+            continue;
+        }
+        let allowance = Some(g("allowance")).filter(|a| !a.is_empty());
+        lines.push(DeclarationLineIn {
+            line: u32::try_from(slot).unwrap_or(1),
+            code: g("code"),
+            origin: g("origin"),
+            quantity: g("quantity"),
+            unit: g("unit"),
+            customs_value: g("value"),
+            currency: g("currency"),
+            allowance,
+        });
+        slots.push(slot);
+    }
+    (
+        DeclarationIn {
+            number: field(f, "number").trim().to_owned(),
+            importer: field(f, "importer").trim().to_owned(),
+            declared_at: field(f, "declared_at").trim().to_owned(),
+            shipped_on: None,
+            lines,
+        },
+        slots,
+    )
+}
+
+async fn submit(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let c = ctx(
+        Ok(Caller(caller.0.clone())),
+        &headers,
+        None,
+        "/declarations/new".into(),
+    )
+    .await;
+    if !may(&c, Action::Declare) {
+        return refused(&c);
+    }
+    if !csrf_ok(&headers, field(&f, "csrf")) {
+        return expired(&c);
+    }
+    let (body, slots) = from_form(&f);
+    if body.lines.is_empty() {
+        let e = ("l1_code".to_owned(), c.t("decl.no_lines"));
+        return respond(
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form_page(&c, &f, Some(e)),
+        );
+    }
+    let number = body.number.clone();
+    match crate::declarations::record_answer(&s, &caller, body, None).await {
+        Ok(_) => (
+            StatusCode::SEE_OTHER,
+            [(LOCATION, format!("/declarations/{}", urlencode(&number)))],
+        )
+            .into_response(),
+        Err(e) => {
+            let id = e
+                .field
+                .as_deref()
+                .map_or_else(|| "number".to_owned(), |x| input_id(x, &slots));
+            let status = if e.status.is_client_error() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                e.status
+            };
+            let msg = c.lang.problem_of(&e.message);
+            respond(&c, status, form_page(&c, &f, Some((id, msg))))
+        }
+    }
+}
+
+fn txt(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// One line of the answer: covered and uncovered, every layer, the allowance left, notes.
+fn line_block(c: &Ctx, l: &Value, unit: &str) -> Markup {
+    let money = |k: &str| c.lang.number(&txt(&l[k]));
+    html! {
+        h2 { (c.t("decl.line")) " " (txt(&l["line"])) }
+        dl.facts {
+            dt { (c.t("decl.covered")) } dd { (c.lang.number(&txt(&l["covered_quantity"]))) " " (unit) }
+            dt { (c.t("decl.uncovered")) } dd { (c.lang.number(&txt(&l["uncovered_quantity"]))) " " (unit) }
+            @if let Some(a) = l.get("allowance").filter(|a| !a.is_null()) {
+                dt { (c.t("decl.allowance")) } dd { a href=(format!("/allowances/{}", urlencode(&txt(&a["number"])))) { (txt(&a["number"])) } }
+                dt { (c.t("allow.remaining")) } dd { strong { (c.lang.number(&txt(&a["remaining"]))) " " (unit) } }
+            }
+            dt { (c.t("decl.base")) } dd { (money("base_duty_cny")) " CNY" }
+            dt { (c.t("decl.additional")) } dd { (money("additional_duty_cny")) " CNY" }
+            dt { (c.t("decl.excluded")) } dd { (money("excluded_duty_cny")) " CNY" }
+            dt { (c.t("decl.vat")) } dd { (money("vat_cny")) " CNY" }
+            dt { (c.t("decl.total")) } dd { strong { (money("total_cny")) " CNY" } }
+        }
+        table {
+            caption { (c.t("decl.layers")) }
+            thead { tr {
+                th scope="col" { (c.t("decl.layer")) } th scope="col" { (c.t("decl.basis")) }
+                th scope="col" { (c.t("decl.scope")) } th scope="col" { (c.t("decl.status")) }
+                th.num scope="col" { (c.t("decl.charged")) } th.num scope="col" { (c.t("decl.lifted")) }
+            } }
+            tbody { @for m in l["measures"].as_array().map_or(&[][..], Vec::as_slice) { tr {
+                td { (txt(&m["id"])) } td { (txt(&m["legal_basis"])) } td { (txt(&m["scope"])) }
+                td { (c.t(&format!("decl.status.{}", txt(&m["status"])))) }
+                td.num { (c.lang.number(&txt(&m["charged_cny"]))) } td.num { (c.lang.number(&txt(&m["lifted_cny"]))) }
+            } } }
+        }
+        @let notes = l["notes"].as_array().map_or(&[][..], Vec::as_slice);
+        @if !notes.is_empty() {
+            h3 { (c.t("decl.notes")) }
+            ul { @for n in notes { li { (c.lang.problem_of(&txt(n))) } } }
+        }
+    }
+}
+
+async fn view(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let scope = crate::review::holder_scope(&s, &caller).await.ok();
+    let c = ctx(
+        Ok(caller),
+        &headers,
+        q.lang.as_deref(),
+        format!("/declarations/{}", urlencode(&number)),
+    )
+    .await;
+    if !may(&c, Action::ReadDeclarations) {
+        return refused(&c);
+    }
+    let found = match s.store.declaration(&number).await {
+        Ok(d) => d,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let Some(d) = found.filter(|d| {
+        scope
+            .as_ref()
+            .is_some_and(|h| h.as_ref().is_none_or(|h| h.contains(&d.importer)))
+    }) else {
+        return not_found(&c);
+    };
+    let request: Value = serde_json::from_str(&d.request).unwrap_or(Value::Null);
+    let answer: Value = serde_json::from_str(&d.answer).unwrap_or(Value::Null);
+    let req_lines = request["lines"].as_array().map_or(&[][..], Vec::as_slice);
+    let unit_of = |line: &Value| {
+        req_lines
+            .iter()
+            .find(|r| r["line"] == *line)
+            .map_or(String::new(), |r| txt(&r["unit"]))
+    };
+    let cancelled = d.status == "cancelled";
+    let body = html! {
+        dl.facts {
+            dt { (c.t("decl.status")) } dd { span class=(if cancelled { "tag bad" } else { "tag ok" }) { (c.t(&format!("decl.state.{}", d.status))) } }
+            dt { (c.t("decl.importer")) } dd { (d.importer) }
+            dt { (c.t("decl.declared_at")) } dd { (txt(&request["declared_at"])) }
+            dt { (c.t("decl.revision")) } dd { (d.revision) }
+            dt { (c.t("decl.total")) } dd { strong { (c.lang.number(&txt(&answer["total_cny"]))) " CNY" } }
+        }
+        @if cancelled { p { (c.t("decl.cancelled_note")) } }
+        @for l in answer["lines"].as_array().map_or(&[][..], Vec::as_slice) {
+            (line_block(&c, l, &unit_of(&l["line"])))
+        }
+        @if !cancelled && may(&c, Action::Declare) {
+            form.stack method="post" action=(format!("/declarations/{}/cancel", urlencode(&d.number))) {
+                input type="hidden" name="csrf" value=(c.csrf);
+                button type="submit" { (c.t("decl.cancel")) }
+            }
+        }
+        @if may(&c, Action::Declare) { p { a href="/declarations/new" { (c.t("decl.new")) } } }
+    };
+    let title = format!("{} {}", c.t("decl.title"), d.number);
+    respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+async fn cancel(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let c = ctx(
+        Ok(Caller(caller.0.clone())),
+        &headers,
+        None,
+        format!("/declarations/{}", urlencode(&number)),
+    )
+    .await;
+    if !may(&c, Action::Declare) {
+        return refused(&c);
+    }
+    if !csrf_ok(&headers, field(&f, "csrf")) {
+        return expired(&c);
+    }
+    match s
+        .store
+        .cancel_declaration(&waiver_store::Actor::user(caller.name()), &number)
+        .await
+    {
+        Ok(_) => (
+            StatusCode::SEE_OTHER,
+            [(LOCATION, format!("/declarations/{}", urlencode(&number)))],
+        )
+            .into_response(),
+        Err(waiver_store::StoreError::NotFound(_)) => not_found(&c),
+        Err(e) => crate::error::ApiError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_fields_map_to_form_inputs() {
+        assert_eq!(input_id("lines[1].code", &[1, 3]), "l3_code");
+        assert_eq!(input_id("lines[0].customs_value", &[2]), "l2_value");
+        assert_eq!(input_id("importer", &[1]), "importer");
+        assert_eq!(input_id("lines", &[1]), "l1_code");
+    }
+}

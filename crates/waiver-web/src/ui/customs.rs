@@ -49,6 +49,7 @@ fn input_id(api_field: &str, slots: &[usize]) -> String {
     }
     match api_field {
         "number" | "importer" | "declared_at" => api_field.into(),
+        "lines" => "l1_code".into(),
         _ => "number".into(),
     }
 }

@@ -936,7 +936,7 @@ async fn every_role_on_every_page(app: &App) {
         let t = app.state.store.create_session(&u, 60_000).await.unwrap();
         cookies.push(format!("waiver_session={t}"));
     }
-    let cases: [(&str, [u16; 7]); 15] = [
+    let cases: [(&str, [u16; 7]); 16] = [
         ("/", [200; 7]),
         ("/tariff", [200; 7]),
         ("/register", [200; 7]),
@@ -950,6 +950,7 @@ async fn every_role_on_every_page(app: &App) {
         ("/reviews/overdue", [401, 403, 403, 200, 403, 403, 200]),
         ("/queue", [401, 403, 200, 403, 403, 403, 403]),
         ("/declarations/new", [401, 403, 403, 403, 200, 403, 403]),
+        ("/utilisation", [401, 403, 403, 200, 200, 200, 200]),
         // Officers and administrators have no enterprise of their own.
         ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
         (

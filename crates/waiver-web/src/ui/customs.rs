@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/declarations/new", get(new_form).post(submit))
         .route("/declarations/{number}", get(view))
         .route("/declarations/{number}/cancel", post(cancel))
+        .route("/utilisation", get(utilisation))
 }
 
 type Fields = HashMap<String, String>;
@@ -360,6 +361,74 @@ async fn cancel(
         Err(waiver_store::StoreError::NotFound(_)) => not_found(&c),
         Err(e) => crate::error::ApiError::from(e).into_response(),
     }
+}
+
+/// Utilisation per programme: a chart of granted, used and unused per tariff line (whole life)
+/// and used per month, with the duty forgone; the same figures as `/api/v1/reports/utilisation`.
+async fn utilisation(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let c = ctx(caller, &headers, q.lang.as_deref(), "/utilisation".into()).await;
+    if !may(&c, Action::ReadUtilisation) {
+        return refused(&c);
+    }
+    let items = match s.store.utilisation(crate::applications::now()).await {
+        Ok(i) => i,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let mut programmes: Vec<&str> = items.iter().map(|u| u.programme.as_str()).collect();
+    programmes.dedup();
+    let t = |g: i64| {
+        c.lang
+            .number(&waiver_domain::amount::format_scaled(i128::from(g), 6, 0))
+    };
+    let cny = |f: i64| c.lang.number(&waiver_domain::Fen(f).to_string());
+    let body = html! {
+        p { a href="/api/v1/reports/utilisation?format=csv" download { (c.t("util.csv")) } }
+        @if programmes.is_empty() { p { (c.t("util.none")) } }
+        @for p in &programmes {
+            @let rows: Vec<_> = items.iter().filter(|u| u.programme == *p).collect();
+            @let max = rows.iter().map(|u| u.granted_g.max(u.used_g)).max().unwrap_or(1).max(1);
+            @let w = |g: i64| (i128::from(g.max(0)) * 60 / i128::from(max)).to_string();
+            h2 { (p) }
+            svg.chart viewBox=(format!("0 0 100 {}", rows.len() * 6 + 1)) role="img" aria-label=(format!("{} — {p}", c.t("util.chart"))) {
+                @for (i, u) in rows.iter().enumerate() {
+                    @let y = i * 6;
+                    text x="0" y=(y + 4) font-size="3" { (u.line) " " (u.month.as_deref().unwrap_or("")) }
+                    @if u.month.is_none() {
+                        rect.granted x="35" y=(y + 1) width=(w(u.granted_g)) height="1.3" {}
+                    }
+                    rect.used x="35" y=(format!("{}.5", y + 2)) width=(w(u.used_g)) height="1.3" {}
+                    @if u.month.is_none() {
+                        rect.unused x="35" y=(y + 4) width=(w(u.unused_g)) height="1.3" {}
+                    }
+                }
+            }
+            p.legend { (c.t("util.legend")) }
+            table {
+                thead { tr {
+                    th scope="col" { (c.t("apps.line")) } th scope="col" { (c.t("util.month")) }
+                    th.num scope="col" { (c.t("util.granted")) } th.num scope="col" { (c.t("util.used")) }
+                    th.num scope="col" { (c.t("util.unused")) } th.num scope="col" { (c.t("util.expired")) }
+                    th.num scope="col" { (c.t("util.forgone")) }
+                } }
+                tbody { @for u in &rows { tr {
+                    td { (u.line) } td { (u.month.as_deref().map_or_else(|| c.t("util.all"), str::to_owned)) }
+                    @if u.month.is_none() {
+                        td.num { (t(u.granted_g)) } td.num { (t(u.used_g)) } td.num { (t(u.unused_g)) } td.num { (t(u.expired_g)) }
+                    } @else {
+                        td.num { "–" } td.num { (t(u.used_g)) } td.num { "–" } td.num { "–" }
+                    }
+                    td.num { (cny(u.duty_forgone_fen)) }
+                } } }
+            }
+        }
+    };
+    let title = c.t("util.title");
+    respond(&c, StatusCode::OK, page(&c, &title, body))
 }
 
 #[cfg(test)]

@@ -538,6 +538,19 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("decl.state.cancelled", "cancelled", "已撤销"),
     ("decl.cancelled_note", "This declaration was cancelled; every draw it made was returned to its allowance.", "此报关单已撤销，所扣减的额度已全部退回。"),
     ("decl.cancel", "Cancel this declaration", "撤销此报关单"),
+    ("util.title", "Utilisation", "额度使用情况"),
+    ("util.none", "No allowances granted yet.", "尚未批准任何排除额度。"),
+    ("util.csv", "Download as CSV", "下载CSV"),
+    ("util.chart", "Granted, used and unused tonnes per tariff line, and used per month", "各税则号列批准、已用、未用吨数及每月使用量"),
+    ("util.legend", "Bars per line: granted (grey), used (blue), unused (green); months show used only. Quantities in tonnes.", "每行柱条：批准（灰）、已用（蓝）、未用（绿）；月份行仅显示已用。数量单位：吨。"),
+    ("util.month", "Month", "月份"),
+    ("util.all", "whole life", "全部有效期"),
+    ("util.granted", "Granted (t)", "批准（吨）"),
+    ("util.used", "Used (t)", "已用（吨）"),
+    ("util.unused", "Unused (t)", "未用（吨）"),
+    ("util.expired", "Expired unused (t)", "过期未用（吨）"),
+    ("util.forgone", "Duty forgone (CNY)", "免征税额（元）"),
+    ("nav.utilisation", "Utilisation", "使用情况"),
 ];
 
 #[cfg(test)]

@@ -73,6 +73,9 @@ pub fn page_with_script(ctx: &Ctx, title: &str, body: Markup, script: Option<&st
                                 @if matches!(role, Some(Role::Officer | Role::Analyst | Role::Admin)) {
                                     li { a href="/programmes/CN-2020-MKT/sla" { (ctx.t("nav.sla")) } }
                                 }
+                                @if matches!(role, Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)) {
+                                    li { a href="/utilisation" { (ctx.t("nav.utilisation")) } }
+                                }
                                 @if role == Some(Role::Officer) {
                                     li { a href="/programmes" { (ctx.t("nav.programmes")) } }
                                 }

@@ -1138,6 +1138,50 @@ async fn customs_declares_through_the_form_and_the_holder_sees_the_balance_drop(
     .await;
     assert_eq!(st, StatusCode::OK);
     assert!(!html.contains("/cancel"), "{html}");
+    // The holder files a purchase report from the allowance page.
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/allowances/WVR-2020-000900/purchase-reports",
+        &[("cookie", &applicant)],
+        Some(&form(&[
+            ("csrf", &csrf),
+            ("month", "2020-06"),
+            ("quantity", "55"),
+            ("price", "410.50"),
+            ("currency", "USD"),
+        ])),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, _, html) = send(
+        app,
+        "GET",
+        "/allowances/WVR-2020-000900?lang=zh",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    check_page(&html, "zh-Hans");
+    assert!(
+        html.contains("2020-06") && html.contains("410.50"),
+        "{html}"
+    );
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/allowances/WVR-2020-000900/purchase-reports",
+        &[("cookie", &customs)],
+        Some(&form(&[
+            ("csrf", &csrf),
+            ("month", "2020-07"),
+            ("quantity", "1"),
+            ("price", "1"),
+            ("currency", "USD"),
+        ])),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     // Look-up by number.
     let (st, h, _) = send(
         app,

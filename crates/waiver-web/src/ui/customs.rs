@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/declarations/{number}", get(view))
         .route("/declarations/{number}/cancel", post(cancel))
         .route("/utilisation", get(utilisation))
+        .route("/allowances/{number}/purchase-reports", post(file_report))
 }
 
 type Fields = HashMap<String, String>;
@@ -429,6 +430,101 @@ async fn utilisation(
     };
     let title = c.t("util.title");
     respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+/// An applicant files a monthly purchase report from the allowance page.
+async fn file_report(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let c = ctx(
+        Ok(Caller(caller.0.clone())),
+        &headers,
+        None,
+        format!("/allowances/{}", urlencode(&number)),
+    )
+    .await;
+    if !may(&c, Action::FilePurchaseReports) {
+        return refused(&c);
+    }
+    if !csrf_ok(&headers, field(&f, "csrf")) {
+        return expired(&c);
+    }
+    let r = crate::declarations::PurchaseReportIn {
+        month: field(&f, "month").trim().to_owned(),
+        quantity: field(&f, "quantity").trim().to_owned(),
+        price: field(&f, "price").trim().to_owned(),
+        currency: field(&f, "currency").trim().to_owned(),
+    };
+    match crate::declarations::file_report(&s, &caller, &number, r).await {
+        Ok(_) => (
+            StatusCode::SEE_OTHER,
+            [(LOCATION, format!("/allowances/{}", urlencode(&number)))],
+        )
+            .into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found(&c),
+        Err(e) => {
+            let title = c.t("error.input");
+            let body = html! {
+                div.error-summary role="alert" { p.error { (e.field.as_deref().unwrap_or("")) ": " (c.lang.problem_of(&e.message)) } }
+                p { a href=(format!("/allowances/{}", urlencode(&number))) { (c.t("form.back")) } }
+            };
+            respond(&c, StatusCode::UNPROCESSABLE_ENTITY, page(&c, &title, body))
+        }
+    }
+}
+
+/// The purchase reports of an allowance and, for its holder, the form to file one.
+pub(crate) async fn reports_panel(s: &AppState, c: &Ctx, number: &str) -> Markup {
+    let unit = s
+        .store
+        .allowance(number)
+        .await
+        .ok()
+        .flatten()
+        .map_or_else(String::new, |a| a.unit);
+    let reports = s.store.purchase_reports(number).await.unwrap_or_default();
+    let qty = |g: i64| {
+        c.lang.number(&waiver_domain::amount::format_scaled(
+            i128::from(g),
+            if unit == "t" { 6 } else { 3 },
+            0,
+        ))
+    };
+    html! {
+        h2 { (c.t("pr.title")) }
+        @if reports.is_empty() { p { (c.t("pr.none")) } } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (c.t("util.month")) } th.num scope="col" { (c.t("decl.quantity")) }
+                    th.num scope="col" { (c.t("pr.price")) } th scope="col" { (c.t("pr.filed_by")) }
+                } }
+                tbody { @for r in &reports { tr {
+                    td { (r.month) } td.num { (qty(r.quantity_g)) " " (unit) }
+                    td.num { (c.lang.number(&waiver_domain::amount::format_scaled(i128::from(r.price_minor), 2, 2))) " " (r.currency) }
+                    td { (r.filed_by) }
+                } } }
+            }
+        }
+        @if may(c, Action::FilePurchaseReports) {
+            form.stack method="post" action=(format!("/allowances/{}/purchase-reports", urlencode(number))) {
+                input type="hidden" name="csrf" value=(c.csrf);
+                label for="month" { (c.t("pr.month")) }
+                input id="month" name="month" type="text" placeholder="2026-11";
+                label for="quantity" { (c.t("decl.quantity")) " (" (unit) ")" }
+                input id="quantity" name="quantity" type="text";
+                label for="price" { (c.t("pr.price")) }
+                input id="price" name="price" type="text";
+                label for="currency" { (c.t("decl.currency")) }
+                input id="currency" name="currency" type="text" value="USD";
+                button.primary type="submit" { (c.t("pr.submit")) }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -551,6 +551,12 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("util.expired", "Expired unused (t)", "过期未用（吨）"),
     ("util.forgone", "Duty forgone (CNY)", "免征税额（元）"),
     ("nav.utilisation", "Utilisation", "使用情况"),
+    ("pr.title", "Purchase reports", "采购报告"),
+    ("pr.none", "No purchase reports filed.", "尚未提交采购报告。"),
+    ("pr.price", "Average price per unit", "平均单价"),
+    ("pr.filed_by", "Filed by", "提交人"),
+    ("pr.month", "Month (YYYY-MM)", "月份（YYYY-MM）"),
+    ("pr.submit", "File the report", "提交报告"),
 ];
 
 #[cfg(test)]

@@ -793,6 +793,7 @@ async fn allowance(
     }) else {
         return not_found(&c);
     };
+    let reports = customs::reports_panel(&s, &c, &a.number).await;
     let qty = |g: i64| {
         c.lang
             .number(&waiver_domain::amount::format_scaled(i128::from(g), 6, 0))
@@ -822,6 +823,7 @@ async fn allowance(
                 td { (e.cause) }
             } } }
         }
+        (reports)
     };
     respond(&c, StatusCode::OK, page(&c, &number, body))
 }

@@ -527,6 +527,39 @@ pub(crate) async fn reports_panel(s: &AppState, c: &Ctx, number: &str) -> Markup
     }
 }
 
+/// The balance of an allowance after each ledger entry, as an SVG step line (server-side, no
+/// script): remaining = ceiling − the running sum of draws and reversals.
+pub(crate) fn balance_chart(label: &str, ceiling_g: i64, entries: &[(i64, &str)]) -> Markup {
+    let mut used = 0i64;
+    let mut points = vec![ceiling_g];
+    for (q, kind) in entries {
+        if matches!(*kind, "draw" | "reversal") {
+            used += q;
+            points.push(ceiling_g - used);
+        }
+    }
+    let top = ceiling_g.max(1);
+    let n = points.len().max(2) - 1;
+    let xy: Vec<String> = points
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let x = i * 100 / n;
+            let y = 38 - i128::from((*r).clamp(0, top)) * 36 / i128::from(top);
+            [
+                format!("{x},{y}"),
+                format!("{},{y}", ((i + 1) * 100 / n).min(100)),
+            ]
+        })
+        .collect();
+    html! {
+        svg.chart viewBox="0 0 100 40" role="img" aria-label=(label) {
+            line.axis x1="0" y1="38" x2="100" y2="38" {}
+            polyline.balance points=(xy.join(" ")) {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,5 +570,15 @@ mod tests {
         assert_eq!(input_id("lines[0].customs_value", &[2]), "l2_value");
         assert_eq!(input_id("importer", &[1]), "importer");
         assert_eq!(input_id("lines", &[1]), "l1_code");
+    }
+
+    #[test]
+    fn the_balance_line_steps_down_with_draws_and_back_with_reversals() {
+        let m = balance_chart("b", 100, &[(100, "grant"), (60, "draw"), (-60, "reversal")])
+            .into_string();
+        assert!(
+            m.contains("points=\"0,2 50,2 50,24 100,24 100,2 100,2\""),
+            "{m}"
+        );
     }
 }

@@ -552,6 +552,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("util.forgone", "Duty forgone (CNY)", "免征税额（元）"),
     ("nav.utilisation", "Utilisation", "使用情况"),
     ("pr.title", "Purchase reports", "采购报告"),
+    ("allow.over_time", "Remaining after each draw and reversal", "每次扣减与退回后的剩余数量"),
     ("pr.none", "No purchase reports filed.", "尚未提交采购报告。"),
     ("pr.price", "Average price per unit", "平均单价"),
     ("pr.filed_by", "Filed by", "提交人"),

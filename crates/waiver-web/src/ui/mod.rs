@@ -810,6 +810,8 @@ async fn allowance(
         }
         (balance_bar(&c.t("allow.chart"), a.used_g, a.ceiling_g))
         p.legend { (c.t("allow.used")) ": " (c.lang.number(&a.used)) " / " (c.lang.number(&a.ceiling)) " " (a.unit) }
+        h2 { (c.t("allow.over_time")) }
+        (customs::balance_chart(&c.t("allow.over_time"), a.ceiling_g, &a.entries.iter().map(|e| (e.quantity_g, e.kind.as_str())).collect::<Vec<_>>()))
         h2 { (c.t("allow.entries")) }
         table {
             thead { tr {

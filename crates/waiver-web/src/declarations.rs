@@ -380,6 +380,21 @@ async fn record(
     })
 }
 
+/// Records a declaration (or, with `amend`, an amendment) and answers whether it was new and
+/// the [`DeclarationOut`] as JSON. Shared by the API and the customs page, so both parse,
+/// assess and draw by the same rules.
+pub(crate) async fn record_answer(
+    s: &AppState,
+    caller: &Caller,
+    body: DeclarationIn,
+    amend: Option<&str>,
+) -> Res<(bool, String)> {
+    Ok(match record_as(s, caller.name(), body, amend).await? {
+        Submitted::Created(a) => (true, a),
+        Submitted::Replayed(a) => (false, a),
+    })
+}
+
 async fn record_as(
     s: &AppState,
     user: &str,
@@ -727,8 +742,19 @@ pub async fn file_purchase_report(
     body: Res<JsonBody<PurchaseReportIn>>,
 ) -> Res<(StatusCode, Json<PurchaseReportOut>)> {
     authorize(&caller, Action::FilePurchaseReports)?;
-    let a = visible_allowance(&s, &caller, &number).await?;
-    let b = body?.0;
+    let out = file_report(&s, &caller, &number, body?.0).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Validates and stores a purchase report; shared by the API and the allowance page.
+pub(crate) async fn file_report(
+    s: &AppState,
+    caller: &Caller,
+    number: &str,
+    b: PurchaseReportIn,
+) -> Res<PurchaseReportOut> {
+    authorize(caller, Action::FilePurchaseReports)?;
+    let a = visible_allowance(s, caller, number).await?;
     let month = waiver_domain::Month::parse(&b.month).ok_or_else(|| {
         ApiError::validation(
             "month",
@@ -768,7 +794,7 @@ pub async fn file_purchase_report(
     s.store
         .file_purchase_report(&Actor::user(caller.name()), &r)
         .await?;
-    Ok((StatusCode::CREATED, Json(report_out(r, unit))))
+    Ok(report_out(r, unit))
 }
 
 fn report_out(r: waiver_store::declarations::PurchaseReport, unit: QtyUnit) -> PurchaseReportOut {

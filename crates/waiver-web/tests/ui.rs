@@ -936,7 +936,7 @@ async fn every_role_on_every_page(app: &App) {
         let t = app.state.store.create_session(&u, 60_000).await.unwrap();
         cookies.push(format!("waiver_session={t}"));
     }
-    let cases: [(&str, [u16; 7]); 14] = [
+    let cases: [(&str, [u16; 7]); 16] = [
         ("/", [200; 7]),
         ("/tariff", [200; 7]),
         ("/register", [200; 7]),
@@ -949,6 +949,8 @@ async fn every_role_on_every_page(app: &App) {
         ("/allowances", [401, 200, 403, 200, 200, 403, 200]),
         ("/reviews/overdue", [401, 403, 403, 200, 403, 403, 200]),
         ("/queue", [401, 403, 200, 403, 403, 403, 403]),
+        ("/declarations/new", [401, 403, 403, 403, 200, 403, 403]),
+        ("/utilisation", [401, 403, 403, 200, 200, 200, 200]),
         // Officers and administrators have no enterprise of their own.
         ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
         (
@@ -983,6 +985,263 @@ async fn every_role_on_every_page(app: &App) {
             );
         }
     }
+}
+
+/// Customs declares through the form against an allowance: the assessment line by line, the
+/// applicant sees the balance drop, a bad field is named, cancelling returns the quantity.
+async fn customs_declares_through_the_form_and_the_holder_sees_the_balance_drop(app: &App) {
+    waiver_store::testing::seed_allowance(
+        &app.state.store,
+        "WVR-2020-000900",
+        "3700HS0001",
+        "12019010",
+        100 * 1_000_000,
+        0,
+        (
+            waiver_domain::BjTime::parse_instant("2020-03-01").unwrap(),
+            waiver_domain::BjTime::parse_instant("2021-03-01").unwrap(),
+        ),
+        &["l301"],
+    )
+    .await
+    .unwrap();
+    let csrf = "e".repeat(64);
+    let session = |name: &'static str| {
+        let csrf = csrf.clone();
+        async move {
+            let u = app.state.store.user(name).await.unwrap().unwrap();
+            let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+            format!("waiver_session={t}; waiver_csrf={csrf}")
+        }
+    };
+    let customs = session("user.customs").await;
+    let applicant = session("user.applicant").await;
+    for lang in [("en", "en"), ("zh", "zh-Hans")] {
+        let (st, _, html) = send(
+            app,
+            "GET",
+            &format!("/declarations/new?lang={}", lang.0),
+            &[("cookie", &customs)],
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, lang.1);
+        assert!(html.contains("name=\"csrf\""), "{html}");
+    }
+    let fields = |qty: &str, token: &str| {
+        form(&[
+            ("csrf", token),
+            ("number", "D-UI-1"),
+            ("importer", "3700HS0001"),
+            ("declared_at", "2020-06-01"),
+            ("l1_code", "12019010"),
+            ("l1_origin", "US"),
+            ("l1_quantity", qty),
+            ("l1_unit", "t"),
+            ("l1_value", "40000"),
+            ("l1_currency", "USD"),
+            ("l1_allowance", "WVR-2020-000900"),
+            ("l2_code", ""),
+            ("l2_quantity", ""),
+        ])
+    };
+    // No token, the wrong role: nothing declared.
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/declarations/new",
+        &[("cookie", &customs)],
+        Some(&fields("60", &"f".repeat(64))),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/declarations/new",
+        &[("cookie", &applicant)],
+        Some(&fields("60", &csrf)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // A bad quantity is named beside its field, the input kept.
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/declarations/new",
+        &[("cookie", &customs)],
+        Some(&fields("abc", &csrf)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    check_page(&html, "en");
+    assert!(html.contains("href=\"#l1_quantity\""), "{html}");
+    assert!(html.contains("value=\"abc\""), "{html}");
+    // 60 t declared against 100 t: covered, the rest of the allowance shown.
+    let (st, h, _) = send(
+        app,
+        "POST",
+        "/declarations/new",
+        &[("cookie", &customs)],
+        Some(&fields("60", &csrf)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], "/declarations/D-UI-1");
+    let (st, _, html) = send(
+        app,
+        "GET",
+        "/declarations/D-UI-1",
+        &[("cookie", &customs)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    check_page(&html, "en");
+    for s in [
+        "WVR-2020-000900",
+        "Covered by the allowance",
+        "40",
+        "L301",
+        "lifted",
+        "/declarations/D-UI-1/cancel",
+    ] {
+        assert!(html.contains(s), "{s} in {html}");
+    }
+    let (_, _, zh) = send(
+        app,
+        "GET",
+        "/declarations/D-UI-1?lang=zh",
+        &[("cookie", &customs)],
+        None,
+    )
+    .await;
+    check_page(&zh, "zh-Hans");
+    // The holder sees the balance drop and may read the declaration, not cancel it.
+    let (_, _, html) = send(
+        app,
+        "GET",
+        "/allowances/WVR-2020-000900",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    assert!(html.contains("<strong>40 t</strong>"), "{html}");
+    let (st, _, html) = send(
+        app,
+        "GET",
+        "/declarations/D-UI-1",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!html.contains("/cancel"), "{html}");
+    // The holder files a purchase report from the allowance page.
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/allowances/WVR-2020-000900/purchase-reports",
+        &[("cookie", &applicant)],
+        Some(&form(&[
+            ("csrf", &csrf),
+            ("month", "2020-06"),
+            ("quantity", "55"),
+            ("price", "410.50"),
+            ("currency", "USD"),
+        ])),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, _, html) = send(
+        app,
+        "GET",
+        "/allowances/WVR-2020-000900?lang=zh",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    check_page(&html, "zh-Hans");
+    assert!(
+        html.contains("2020-06") && html.contains("410.50"),
+        "{html}"
+    );
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/allowances/WVR-2020-000900/purchase-reports",
+        &[("cookie", &customs)],
+        Some(&form(&[
+            ("csrf", &csrf),
+            ("month", "2020-07"),
+            ("quantity", "1"),
+            ("price", "1"),
+            ("currency", "USD"),
+        ])),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // Look-up by number.
+    let (st, h, _) = send(
+        app,
+        "GET",
+        "/allowances?number=WVR-2020-000900",
+        &[("cookie", &customs)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], "/allowances/WVR-2020-000900");
+    // Cancelling needs the token and returns the quantity.
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/declarations/D-UI-1/cancel",
+        &[("cookie", &customs)],
+        Some("csrf=x"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/declarations/D-UI-1/cancel",
+        &[("cookie", &customs)],
+        Some(&form(&[("csrf", &csrf)])),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, _, html) = send(
+        app,
+        "GET",
+        "/allowances/WVR-2020-000900",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    assert!(html.contains("<strong>100 t</strong>"), "{html}");
+    let (_, _, html) = send(
+        app,
+        "GET",
+        "/declarations/D-UI-1",
+        &[("cookie", &customs)],
+        None,
+    )
+    .await;
+    assert!(
+        html.contains("cancelled") && !html.contains("/cancel\""),
+        "{html}"
+    );
+    let (st, _, _) = send(
+        app,
+        "GET",
+        "/declarations/NOPE",
+        &[("cookie", &customs)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
 async fn scenario_and_landed_pages_and_the_aid_panel(app: &App) {
@@ -1083,6 +1342,7 @@ async fn scenario_and_landed_pages_and_the_aid_panel(app: &App) {
 
 both!(
     scenario_and_landed_pages_and_the_aid_panel,
+    customs_declares_through_the_form_and_the_holder_sees_the_balance_drop,
     every_role_on_every_page,
     officer_expert_and_applicant_pages_follow_the_policy,
     the_application_form_is_checked_as_the_user_types,

@@ -69,8 +69,14 @@ pub fn page_with_script(ctx: &Ctx, title: &str, body: Markup, script: Option<&st
                                 @if matches!(role, Some(Role::Applicant | Role::Officer | Role::Customs | Role::Admin)) {
                                     li { a href="/allowances" { (ctx.t("nav.allowances")) } }
                                 }
+                                @if role == Some(Role::Customs) {
+                                    li { a href="/declarations/new" { (ctx.t("nav.declare")) } }
+                                }
                                 @if matches!(role, Some(Role::Officer | Role::Analyst | Role::Admin)) {
                                     li { a href="/programmes/CN-2020-MKT/sla" { (ctx.t("nav.sla")) } }
+                                }
+                                @if matches!(role, Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)) {
+                                    li { a href="/utilisation" { (ctx.t("nav.utilisation")) } }
                                 }
                                 @if role == Some(Role::Officer) {
                                     li { a href="/programmes" { (ctx.t("nav.programmes")) } }

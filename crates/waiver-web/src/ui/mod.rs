@@ -7,6 +7,7 @@
 //! `waiver_csrf` cookie; sessions are the API's (HttpOnly, SameSite=Strict, 8 h) and sign-in is
 //! rate limited by username.
 
+pub mod customs;
 pub mod forms;
 pub mod i18n;
 pub mod layout;
@@ -86,6 +87,7 @@ pub fn routes() -> Router<AppState> {
         .route("/scenarios", get(scenarios::list))
         .route("/scenarios/{id}", get(scenarios::detail))
         .route("/landed-cost", get(scenarios::landed))
+        .merge(customs::routes())
 }
 
 #[derive(Deserialize, Default)]
@@ -221,6 +223,7 @@ async fn home(
                 ul {
                     @if may(&c, Action::ReadApplications) { li { a href="/applications" { (c.t("nav.applications")) } } }
                     @if may(&c, Action::ReadAllowances) { li { a href="/allowances" { (c.t("nav.allowances")) } } }
+                    @if may(&c, Action::Declare) { li { a href="/declarations/new" { (c.t("decl.new")) } } }
                     li { a href="/notifications" { (c.t("nav.notifications")) } }
                     @if u.role == Role::Applicant { li { a href="/enterprise" { (c.t("nav.enterprise")) } } }
                     @if may(&c, Action::Review) { li { a href="/queue" { (c.t("nav.queue")) } } }
@@ -507,7 +510,7 @@ async fn tariff(
     respond(&c, status, page(&c, &title, body))
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b':' => {
@@ -700,12 +703,23 @@ async fn application(
     respond(&c, StatusCode::OK, page(&c, &number, body))
 }
 
+#[derive(Deserialize, Default)]
+pub struct AllowancesQuery {
+    pub lang: Option<String>,
+    /// An allowance number to look up (the look-up form).
+    pub number: Option<String>,
+}
+
 async fn allowances(
     State(s): State<AppState>,
     caller: Result<Caller, crate::error::ApiError>,
     headers: HeaderMap,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<AllowancesQuery>,
 ) -> Response {
+    if let Some(n) = q.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        let to = format!("/allowances/{}", urlencode(n));
+        return (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response();
+    }
     let caller = caller.unwrap_or(Caller(None));
     let holders = crate::review::holder_scope(&s, &caller).await.ok();
     let c = ctx(
@@ -726,6 +740,12 @@ async fn allowances(
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
     let body = html! {
+        form.stack method="get" action="/allowances" role="search" {
+            label for="number" { (c.t("allow.lookup")) }
+            input id="number" name="number" type="text" placeholder="WVR-2020-000123";
+            button type="submit" { (c.t("allow.lookup.submit")) }
+        }
+        @if may(&c, Action::Declare) { p { a href="/declarations/new" { (c.t("decl.new")) } } }
         @if items.is_empty() { p { (c.t("allow.none")) } } @else {
             table {
                 thead { tr {
@@ -777,6 +797,7 @@ async fn allowance(
     }) else {
         return not_found(&c);
     };
+    let reports = customs::reports_panel(&s, &c, &a.number).await;
     let qty = |g: i64| {
         c.lang
             .number(&waiver_domain::amount::format_scaled(i128::from(g), 6, 0))
@@ -793,6 +814,8 @@ async fn allowance(
         }
         (balance_bar(&c.t("allow.chart"), a.used_g, a.ceiling_g))
         p.legend { (c.t("allow.used")) ": " (c.lang.number(&a.used)) " / " (c.lang.number(&a.ceiling)) " " (a.unit) }
+        h2 { (c.t("allow.over_time")) }
+        (customs::balance_chart(&c.t("allow.over_time"), a.ceiling_g, &a.entries.iter().map(|e| (e.quantity_g, e.kind.as_str())).collect::<Vec<_>>()))
         h2 { (c.t("allow.entries")) }
         table {
             thead { tr {
@@ -806,6 +829,7 @@ async fn allowance(
                 td { (e.cause) }
             } } }
         }
+        (reports)
     };
     respond(&c, StatusCode::OK, page(&c, &number, body))
 }

@@ -1,0 +1,584 @@
+//! Customs pages: the declaration entry form (one declaration, up to [`SLOTS`] lines, an
+//! optional allowance per line), the recorded declaration with its assessment and draw-down
+//! line by line, and cancellation. Every rule is the API's: the form builds a
+//! [`DeclarationIn`] and hands it to [`crate::declarations::record_answer`].
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+use serde_json::Value;
+
+use super::layout::{page, Ctx};
+use super::{csrf_ok, ctx, expired, may, not_found, refused, respond, urlencode, LangQuery};
+use crate::auth::{Action, Caller};
+use crate::declarations::{DeclarationIn, DeclarationLineIn};
+use crate::AppState;
+
+/// Lines the entry form offers; empty ones are left out. Longer declarations go through the API.
+pub const SLOTS: usize = 3;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/declarations/new", get(new_form).post(submit))
+        .route("/declarations/{number}", get(view))
+        .route("/declarations/{number}/cancel", post(cancel))
+        .route("/utilisation", get(utilisation))
+        .route("/allowances/{number}/purchase-reports", post(file_report))
+}
+
+type Fields = HashMap<String, String>;
+
+fn field<'a>(f: &'a Fields, k: &str) -> &'a str {
+    f.get(k).map_or("", String::as_str)
+}
+
+/// The form's input id for an API field name (`lines[1].code` of slot 3 → `l3_code`).
+fn input_id(api_field: &str, slots: &[usize]) -> String {
+    if let Some(rest) = api_field.strip_prefix("lines[") {
+        if let Some((i, f)) = rest.split_once("].") {
+            if let Some(slot) = i.parse::<usize>().ok().and_then(|i| slots.get(i)) {
+                let f = if f == "customs_value" { "value" } else { f };
+                return format!("l{slot}_{f}");
+            }
+        }
+        return "l1_code".into();
+    }
+    match api_field {
+        "number" | "importer" | "declared_at" => api_field.into(),
+        "lines" => "l1_code".into(),
+        _ => "number".into(),
+    }
+}
+
+fn text_input(c: &Ctx, id: &str, label: &str, f: &Fields, bad: Option<&str>) -> Markup {
+    html! {
+        label for=(id) { (c.t(label)) }
+        @if bad == Some(id) { p.error id=(format!("{id}-error")) { (c.t("decl.fix")) } }
+        input id=(id) name=(id) type="text" value=(field(f, id))
+            aria-invalid=[(bad == Some(id)).then_some("true")]
+            aria-describedby=[(bad == Some(id)).then(|| format!("{id}-error"))];
+    }
+}
+
+fn form_page(c: &Ctx, f: &Fields, error: Option<(String, String)>) -> Markup {
+    let bad = error.as_ref().map(|(id, _)| id.as_str());
+    let title = c.t("decl.new");
+    page(
+        c,
+        &title,
+        html! {
+            p.hint { (c.t("decl.hint")) }
+            @if let Some((id, msg)) = &error {
+                div.error-summary role="alert" aria-labelledby="error-summary-title" {
+                    h2 id="error-summary-title" { (c.t("form.errors")) }
+                    ul { li { a href=(format!("#{id}")) { (msg) } } }
+                }
+            }
+            form.stack method="post" action="/declarations/new" {
+                input type="hidden" name="csrf" value=(c.csrf);
+                (text_input(c, "number", "decl.number", f, bad))
+                (text_input(c, "importer", "decl.importer", f, bad))
+                (text_input(c, "declared_at", "decl.declared_at", f, bad))
+                @for slot in 1..=SLOTS {
+                    fieldset.plan {
+                        legend { (c.t("decl.line")) " " (slot) }
+                        @for (name, label) in [("code", "decl.code"), ("origin", "decl.origin"), ("quantity", "decl.quantity")] {
+                            (text_input(c, &format!("l{slot}_{name}"), label, f, bad))
+                        }
+                        @let unit_id = format!("l{slot}_unit");
+                        label for=(unit_id) { (c.t("decl.unit")) }
+                        select id=(unit_id) name=(unit_id) {
+                            @for u in ["t", "kg"] { option value=(u) selected[field(f, &unit_id) == u] { (u) } }
+                        }
+                        @for (name, label) in [("value", "decl.value"), ("currency", "decl.currency"), ("allowance", "decl.allowance")] {
+                            (text_input(c, &format!("l{slot}_{name}"), label, f, bad))
+                        }
+                    }
+                }
+                button.primary type="submit" { (c.t("decl.submit")) }
+            }
+        },
+    )
+}
+
+async fn new_form(
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let c = ctx(
+        caller,
+        &headers,
+        q.lang.as_deref(),
+        "/declarations/new".into(),
+    )
+    .await;
+    if !may(&c, Action::Declare) {
+        return refused(&c);
+    }
+    let mut f = Fields::new();
+    for slot in 1..=SLOTS {
+        f.insert(format!("l{slot}_unit"), "t".into());
+        f.insert(format!("l{slot}_currency"), "USD".into());
+        f.insert(format!("l{slot}_origin"), "US".into());
+    }
+    respond(&c, StatusCode::OK, form_page(&c, &f, None))
+}
+
+/// The declaration the form describes, and the form slot of each of its lines.
+fn from_form(f: &Fields) -> (DeclarationIn, Vec<usize>) {
+    let mut lines = Vec::new();
+    let mut slots = Vec::new();
+    for slot in 1..=SLOTS {
+        let g = |n: &str| field(f, &format!("l{slot}_{n}")).trim().to_owned();
+        if g("code").is_empty() && g("quantity").is_empty() {
+            continue;
+        }
+        let allowance = Some(g("allowance")).filter(|a| !a.is_empty());
+        lines.push(DeclarationLineIn {
+            line: u32::try_from(slot).unwrap_or(1),
+            code: g("code"),
+            origin: g("origin"),
+            quantity: g("quantity"),
+            unit: g("unit"),
+            customs_value: g("value"),
+            currency: g("currency"),
+            allowance,
+        });
+        slots.push(slot);
+    }
+    (
+        DeclarationIn {
+            number: field(f, "number").trim().to_owned(),
+            importer: field(f, "importer").trim().to_owned(),
+            declared_at: field(f, "declared_at").trim().to_owned(),
+            shipped_on: None,
+            lines,
+        },
+        slots,
+    )
+}
+
+async fn submit(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let c = ctx(
+        Ok(Caller(caller.0.clone())),
+        &headers,
+        None,
+        "/declarations/new".into(),
+    )
+    .await;
+    if !may(&c, Action::Declare) {
+        return refused(&c);
+    }
+    if !csrf_ok(&headers, field(&f, "csrf")) {
+        return expired(&c);
+    }
+    let (body, slots) = from_form(&f);
+    if body.lines.is_empty() {
+        let e = ("l1_code".to_owned(), c.t("decl.no_lines"));
+        return respond(
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form_page(&c, &f, Some(e)),
+        );
+    }
+    let number = body.number.clone();
+    match crate::declarations::record_answer(&s, &caller, body, None).await {
+        Ok(_) => (
+            StatusCode::SEE_OTHER,
+            [(LOCATION, format!("/declarations/{}", urlencode(&number)))],
+        )
+            .into_response(),
+        Err(e) => {
+            let id = e
+                .field
+                .as_deref()
+                .map_or_else(|| "number".to_owned(), |x| input_id(x, &slots));
+            let status = if e.status.is_client_error() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                e.status
+            };
+            let msg = c.lang.problem_of(&e.message);
+            respond(&c, status, form_page(&c, &f, Some((id, msg))))
+        }
+    }
+}
+
+fn txt(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// One line of the answer: covered and uncovered, every layer, the allowance left, notes.
+fn line_block(c: &Ctx, l: &Value, unit: &str) -> Markup {
+    let money = |k: &str| c.lang.number(&txt(&l[k]));
+    html! {
+        h2 { (c.t("decl.line")) " " (txt(&l["line"])) }
+        dl.facts {
+            dt { (c.t("decl.covered")) } dd { (c.lang.number(&txt(&l["covered_quantity"]))) " " (unit) }
+            dt { (c.t("decl.uncovered")) } dd { (c.lang.number(&txt(&l["uncovered_quantity"]))) " " (unit) }
+            @if let Some(a) = l.get("allowance").filter(|a| !a.is_null()) {
+                dt { (c.t("decl.allowance")) } dd { a href=(format!("/allowances/{}", urlencode(&txt(&a["number"])))) { (txt(&a["number"])) } }
+                dt { (c.t("allow.remaining")) } dd { strong { (c.lang.number(&txt(&a["remaining"]))) " " (unit) } }
+            }
+            dt { (c.t("decl.base")) } dd { (money("base_duty_cny")) " CNY" }
+            dt { (c.t("decl.additional")) } dd { (money("additional_duty_cny")) " CNY" }
+            dt { (c.t("decl.excluded")) } dd { (money("excluded_duty_cny")) " CNY" }
+            dt { (c.t("decl.vat")) } dd { (money("vat_cny")) " CNY" }
+            dt { (c.t("decl.total")) } dd { strong { (money("total_cny")) " CNY" } }
+        }
+        table {
+            caption { (c.t("decl.layers")) }
+            thead { tr {
+                th scope="col" { (c.t("decl.layer")) } th scope="col" { (c.t("decl.basis")) }
+                th scope="col" { (c.t("decl.scope")) } th scope="col" { (c.t("decl.status")) }
+                th.num scope="col" { (c.t("decl.charged")) } th.num scope="col" { (c.t("decl.lifted")) }
+            } }
+            tbody { @for m in l["measures"].as_array().map_or(&[][..], Vec::as_slice) { tr {
+                td { (txt(&m["id"])) } td { (txt(&m["legal_basis"])) } td { (txt(&m["scope"])) }
+                td { (c.t(&format!("decl.status.{}", txt(&m["status"])))) }
+                td.num { (c.lang.number(&txt(&m["charged_cny"]))) } td.num { (c.lang.number(&txt(&m["lifted_cny"]))) }
+            } } }
+        }
+        @let notes = l["notes"].as_array().map_or(&[][..], Vec::as_slice);
+        @if !notes.is_empty() {
+            h3 { (c.t("decl.notes")) }
+            ul { @for n in notes { li { (c.lang.problem_of(&txt(n))) } } }
+        }
+    }
+}
+
+async fn view(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let scope = crate::review::holder_scope(&s, &caller).await.ok();
+    let c = ctx(
+        Ok(caller),
+        &headers,
+        q.lang.as_deref(),
+        format!("/declarations/{}", urlencode(&number)),
+    )
+    .await;
+    if !may(&c, Action::ReadDeclarations) {
+        return refused(&c);
+    }
+    let found = match s.store.declaration(&number).await {
+        Ok(d) => d,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let Some(d) = found.filter(|d| {
+        scope
+            .as_ref()
+            .is_some_and(|h| h.as_ref().is_none_or(|h| h.contains(&d.importer)))
+    }) else {
+        return not_found(&c);
+    };
+    let request: Value = serde_json::from_str(&d.request).unwrap_or(Value::Null);
+    let answer: Value = serde_json::from_str(&d.answer).unwrap_or(Value::Null);
+    let req_lines = request["lines"].as_array().map_or(&[][..], Vec::as_slice);
+    let unit_of = |line: &Value| {
+        req_lines
+            .iter()
+            .find(|r| r["line"] == *line)
+            .map_or(String::new(), |r| txt(&r["unit"]))
+    };
+    let cancelled = d.status == "cancelled";
+    let body = html! {
+        dl.facts {
+            dt { (c.t("decl.status")) } dd { span class=(if cancelled { "tag bad" } else { "tag ok" }) { (c.t(&format!("decl.state.{}", d.status))) } }
+            dt { (c.t("decl.importer")) } dd { (d.importer) }
+            dt { (c.t("decl.declared_at")) } dd { (txt(&request["declared_at"])) }
+            dt { (c.t("decl.revision")) } dd { (d.revision) }
+            dt { (c.t("decl.total")) } dd { strong { (c.lang.number(&txt(&answer["total_cny"]))) " CNY" } }
+        }
+        @if cancelled { p { (c.t("decl.cancelled_note")) } }
+        @for l in answer["lines"].as_array().map_or(&[][..], Vec::as_slice) {
+            (line_block(&c, l, &unit_of(&l["line"])))
+        }
+        @if !cancelled && may(&c, Action::Declare) {
+            form.stack method="post" action=(format!("/declarations/{}/cancel", urlencode(&d.number))) {
+                input type="hidden" name="csrf" value=(c.csrf);
+                button type="submit" { (c.t("decl.cancel")) }
+            }
+        }
+        @if may(&c, Action::Declare) { p { a href="/declarations/new" { (c.t("decl.new")) } } }
+    };
+    let title = format!("{} {}", c.t("decl.title"), d.number);
+    respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+async fn cancel(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let c = ctx(
+        Ok(Caller(caller.0.clone())),
+        &headers,
+        None,
+        format!("/declarations/{}", urlencode(&number)),
+    )
+    .await;
+    if !may(&c, Action::Declare) {
+        return refused(&c);
+    }
+    if !csrf_ok(&headers, field(&f, "csrf")) {
+        return expired(&c);
+    }
+    match s
+        .store
+        .cancel_declaration(&waiver_store::Actor::user(caller.name()), &number)
+        .await
+    {
+        Ok(_) => (
+            StatusCode::SEE_OTHER,
+            [(LOCATION, format!("/declarations/{}", urlencode(&number)))],
+        )
+            .into_response(),
+        Err(waiver_store::StoreError::NotFound(_)) => not_found(&c),
+        Err(e) => crate::error::ApiError::from(e).into_response(),
+    }
+}
+
+/// Utilisation per programme: a chart of granted, used and unused per tariff line (whole life)
+/// and used per month, with the duty forgone; the same figures as `/api/v1/reports/utilisation`.
+async fn utilisation(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let c = ctx(caller, &headers, q.lang.as_deref(), "/utilisation".into()).await;
+    if !may(&c, Action::ReadUtilisation) {
+        return refused(&c);
+    }
+    let items = match s.store.utilisation(crate::applications::now()).await {
+        Ok(i) => i,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let mut programmes: Vec<&str> = items.iter().map(|u| u.programme.as_str()).collect();
+    programmes.dedup();
+    let t = |g: i64| {
+        c.lang
+            .number(&waiver_domain::amount::format_scaled(i128::from(g), 6, 0))
+    };
+    let cny = |f: i64| c.lang.number(&waiver_domain::Fen(f).to_string());
+    let body = html! {
+        p { a href="/api/v1/reports/utilisation?format=csv" download { (c.t("util.csv")) } }
+        @if programmes.is_empty() { p { (c.t("util.none")) } }
+        @for p in &programmes {
+            @let rows: Vec<_> = items.iter().filter(|u| u.programme == *p).collect();
+            @let max = rows.iter().map(|u| u.granted_g.max(u.used_g)).max().unwrap_or(1).max(1);
+            @let w = |g: i64| (i128::from(g.max(0)) * 60 / i128::from(max)).to_string();
+            h2 { (p) }
+            svg.chart viewBox=(format!("0 0 100 {}", rows.len() * 6 + 1)) role="img" aria-label=(format!("{} — {p}", c.t("util.chart"))) {
+                @for (i, u) in rows.iter().enumerate() {
+                    @let y = i * 6;
+                    text x="0" y=(y + 4) font-size="3" { (u.line) " " (u.month.as_deref().unwrap_or("")) }
+                    @if u.month.is_none() {
+                        rect.granted x="35" y=(y + 1) width=(w(u.granted_g)) height="1.3" {}
+                    }
+                    rect.used x="35" y=(format!("{}.5", y + 2)) width=(w(u.used_g)) height="1.3" {}
+                    @if u.month.is_none() {
+                        rect.unused x="35" y=(y + 4) width=(w(u.unused_g)) height="1.3" {}
+                    }
+                }
+            }
+            p.legend { (c.t("util.legend")) }
+            table {
+                thead { tr {
+                    th scope="col" { (c.t("apps.line")) } th scope="col" { (c.t("util.month")) }
+                    th.num scope="col" { (c.t("util.granted")) } th.num scope="col" { (c.t("util.used")) }
+                    th.num scope="col" { (c.t("util.unused")) } th.num scope="col" { (c.t("util.expired")) }
+                    th.num scope="col" { (c.t("util.forgone")) }
+                } }
+                tbody { @for u in &rows { tr {
+                    td { (u.line) } td { (u.month.as_deref().map_or_else(|| c.t("util.all"), str::to_owned)) }
+                    @if u.month.is_none() {
+                        td.num { (t(u.granted_g)) } td.num { (t(u.used_g)) } td.num { (t(u.unused_g)) } td.num { (t(u.expired_g)) }
+                    } @else {
+                        td.num { "–" } td.num { (t(u.used_g)) } td.num { "–" } td.num { "–" }
+                    }
+                    td.num { (cny(u.duty_forgone_fen)) }
+                } } }
+            }
+        }
+    };
+    let title = c.t("util.title");
+    respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+/// An applicant files a monthly purchase report from the allowance page.
+async fn file_report(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let c = ctx(
+        Ok(Caller(caller.0.clone())),
+        &headers,
+        None,
+        format!("/allowances/{}", urlencode(&number)),
+    )
+    .await;
+    if !may(&c, Action::FilePurchaseReports) {
+        return refused(&c);
+    }
+    if !csrf_ok(&headers, field(&f, "csrf")) {
+        return expired(&c);
+    }
+    let r = crate::declarations::PurchaseReportIn {
+        month: field(&f, "month").trim().to_owned(),
+        quantity: field(&f, "quantity").trim().to_owned(),
+        price: field(&f, "price").trim().to_owned(),
+        currency: field(&f, "currency").trim().to_owned(),
+    };
+    match crate::declarations::file_report(&s, &caller, &number, r).await {
+        Ok(_) => (
+            StatusCode::SEE_OTHER,
+            [(LOCATION, format!("/allowances/{}", urlencode(&number)))],
+        )
+            .into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => not_found(&c),
+        Err(e) => {
+            let title = c.t("error.input");
+            let body = html! {
+                div.error-summary role="alert" { p.error { (e.field.as_deref().unwrap_or("")) ": " (c.lang.problem_of(&e.message)) } }
+                p { a href=(format!("/allowances/{}", urlencode(&number))) { (c.t("form.back")) } }
+            };
+            respond(&c, StatusCode::UNPROCESSABLE_ENTITY, page(&c, &title, body))
+        }
+    }
+}
+
+/// The purchase reports of an allowance and, for its holder, the form to file one.
+pub(crate) async fn reports_panel(s: &AppState, c: &Ctx, number: &str) -> Markup {
+    let unit = s
+        .store
+        .allowance(number)
+        .await
+        .ok()
+        .flatten()
+        .map_or_else(String::new, |a| a.unit);
+    let reports = s.store.purchase_reports(number).await.unwrap_or_default();
+    let qty = |g: i64| {
+        c.lang.number(&waiver_domain::amount::format_scaled(
+            i128::from(g),
+            if unit == "t" { 6 } else { 3 },
+            0,
+        ))
+    };
+    html! {
+        h2 { (c.t("pr.title")) }
+        @if reports.is_empty() { p { (c.t("pr.none")) } } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (c.t("util.month")) } th.num scope="col" { (c.t("decl.quantity")) }
+                    th.num scope="col" { (c.t("pr.price")) } th scope="col" { (c.t("pr.filed_by")) }
+                } }
+                tbody { @for r in &reports { tr {
+                    td { (r.month) } td.num { (qty(r.quantity_g)) " " (unit) }
+                    td.num { (c.lang.number(&waiver_domain::amount::format_scaled(i128::from(r.price_minor), 2, 2))) " " (r.currency) }
+                    td { (r.filed_by) }
+                } } }
+            }
+        }
+        @if may(c, Action::FilePurchaseReports) {
+            form.stack method="post" action=(format!("/allowances/{}/purchase-reports", urlencode(number))) {
+                input type="hidden" name="csrf" value=(c.csrf);
+                label for="month" { (c.t("pr.month")) }
+                input id="month" name="month" type="text" placeholder="2026-11";
+                label for="quantity" { (c.t("decl.quantity")) " (" (unit) ")" }
+                input id="quantity" name="quantity" type="text";
+                label for="price" { (c.t("pr.price")) }
+                input id="price" name="price" type="text";
+                label for="currency" { (c.t("decl.currency")) }
+                input id="currency" name="currency" type="text" value="USD";
+                button.primary type="submit" { (c.t("pr.submit")) }
+            }
+        }
+    }
+}
+
+/// The balance of an allowance after each ledger entry, as an SVG step line (server-side, no
+/// script): remaining = ceiling − the running sum of draws and reversals.
+pub(crate) fn balance_chart(label: &str, ceiling_g: i64, entries: &[(i64, &str)]) -> Markup {
+    let mut used = 0i64;
+    let mut points = vec![ceiling_g];
+    for (q, kind) in entries {
+        if matches!(*kind, "draw" | "reversal") {
+            used += q;
+            points.push(ceiling_g - used);
+        }
+    }
+    let top = ceiling_g.max(1);
+    let n = points.len().max(2) - 1;
+    let xy: Vec<String> = points
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let x = i * 100 / n;
+            let y = 38 - i128::from((*r).clamp(0, top)) * 36 / i128::from(top);
+            [
+                format!("{x},{y}"),
+                format!("{},{y}", ((i + 1) * 100 / n).min(100)),
+            ]
+        })
+        .collect();
+    html! {
+        svg.chart viewBox="0 0 100 40" role="img" aria-label=(label) {
+            line.axis x1="0" y1="38" x2="100" y2="38" {}
+            polyline.balance points=(xy.join(" ")) {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_fields_map_to_form_inputs() {
+        assert_eq!(input_id("lines[1].code", &[1, 3]), "l3_code");
+        assert_eq!(input_id("lines[0].customs_value", &[2]), "l2_value");
+        assert_eq!(input_id("importer", &[1]), "importer");
+        assert_eq!(input_id("lines", &[1]), "l1_code");
+    }
+
+    #[test]
+    fn the_balance_line_steps_down_with_draws_and_back_with_reversals() {
+        let m = balance_chart("b", 100, &[(100, "grant"), (60, "draw"), (-60, "reversal")])
+            .into_string();
+        assert!(
+            m.contains("points=\"0,2 50,2 50,24 100,24 100,2 100,2\""),
+            "{m}"
+        );
+    }
+}

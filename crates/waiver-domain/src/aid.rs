@@ -129,6 +129,26 @@ pub fn applicant_aid(
     quantity: Quantity,
     at: BjTime,
 ) -> Result<Aid, AidError> {
+    applicant_aid_lifting(
+        schedule,
+        quotes_csv,
+        code,
+        quantity,
+        at,
+        crate::engine::Lift::AllExcludable,
+    )
+}
+
+/// [`applicant_aid`] with the exclusion lifting only the layers `lift` selects — a programme's
+/// scopes (`Lift::Scopes`), which is what an approval under that programme would lift.
+pub fn applicant_aid_lifting(
+    schedule: &Schedule,
+    quotes_csv: &str,
+    code: TariffCode,
+    quantity: Quantity,
+    at: BjTime,
+    lift: crate::engine::Lift<'_>,
+) -> Result<Aid, AidError> {
     let all = rows(quotes_csv)?;
     let month = all
         .iter()
@@ -164,7 +184,7 @@ pub fn applicant_aid(
             label: r.label.clone(),
             origin: r.origin.clone(),
             landed_cny_t: c.full.landed_fen_per_t,
-            landed_excluded_cny_t: c.with_exclusion.landed_fen_per_t,
+            landed_excluded_cny_t: c.costs_lifting(schedule, &q, lift)?.landed_fen_per_t,
             source: r.source.clone(),
         });
     }
@@ -244,6 +264,33 @@ mod tests {
         // Without the exclusion the U.S. is not cheapest in 2019.
         assert!(!a.us_cheapest_without_exclusion);
         assert!(a.illustrative);
+    }
+
+    #[test]
+    fn the_saving_counts_only_the_layers_the_programme_lifts() {
+        use crate::engine::Lift;
+        let s = demo_schedule().unwrap();
+        let (at, _) = BjTime::parse("2019-10-15").unwrap();
+        let (code, q) = (
+            TariffCode::parse("12019010").unwrap(),
+            Quantity {
+                grams: 60_000_000_000,
+            },
+        );
+        let all = applicant_aid(&s, DEMO_MONTHLY, code, q, at).unwrap();
+        let l301 =
+            applicant_aid_lifting(&s, DEMO_MONTHLY, code, q, at, Lift::Scopes(&["l301"])).unwrap();
+        let other =
+            applicant_aid_lifting(&s, DEMO_MONTHLY, code, q, at, Lift::Scopes(&["l2025"])).unwrap();
+        // In 2019 every excludable layer on U.S. soybeans is a Section 301 countermeasure.
+        assert_eq!(l301.saving_cny, all.saving_cny);
+        assert!(l301.saving_cny > Fen(0));
+        // A programme lifting another scope saves nothing here, and ranks as without exclusion.
+        assert_eq!(other.saving_cny, Fen(0));
+        assert_eq!(
+            other.us_cheapest_with_exclusion,
+            other.us_cheapest_without_exclusion
+        );
     }
 
     #[test]

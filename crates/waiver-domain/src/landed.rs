@@ -523,6 +523,32 @@ pub fn landed_cost<'s>(s: &'s Schedule, q: &Quote) -> Result<LandedCost<'s>, Lan
 }
 
 impl LandedCost<'_> {
+    /// The costs on the same customs value with the layers `lift` selects lifted (e.g. only the
+    /// scopes one exclusion programme lifts).
+    pub fn costs_lifting(
+        &self,
+        s: &Schedule,
+        q: &Quote,
+        lift: Lift<'_>,
+    ) -> Result<Costs, LandedError> {
+        let input = LineInput {
+            code: q.code,
+            origin: q.origin,
+            declared_at: q.at,
+            declared_precision: q.at_precision,
+            shipped_on: None,
+            quantity: Quantity {
+                grams: QtyUnit::T.grams(),
+            },
+            customs_value: Money {
+                minor: self.customs_value_fen_per_t.0,
+                currency: Currency::CNY,
+            },
+            in_quota: false,
+        };
+        Ok(costs(&assess(s, &input, lift)?, q.port_charge_fen_per_t))
+    }
+
     /// The landed cost as charged if one more additional ad valorem layer of `extra` (negative:
     /// a cut) were added, rounded exactly as the engine rounds: the additional duty half-up to the
     /// fen from the exact sum of its layers, VAT on the customs value plus the rounded duties.

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use waiver_domain::aid::{applicant_aid, Aid, DEMO_MONTHLY};
+use waiver_domain::aid::{applicant_aid_lifting, Aid, DEMO_MONTHLY};
 use waiver_domain::amount::{Money, QtyUnit, Quantity};
 use waiver_domain::landed::{landed_cost, rank, RawQuote};
 use waiver_domain::scenario::{replay, Replay, ReplayLine, ScenarioSpec, MAX_REPLAY_LINES};
@@ -689,8 +689,22 @@ pub(crate) async fn aid(s: &AppState, q: &AidQuery) -> Res<AidOut> {
         }
         None => crate::applications::now(),
     };
-    let aid = applicant_aid(&s.schedule, DEMO_MONTHLY, code, quantity, at)
-        .map_err(|e| ApiError::validation("at", e.to_string()))?;
+    // What an approval under this programme would lift: its scopes only.
+    let scopes: Vec<&str> = programme
+        .spec
+        .lifts_scopes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let aid = applicant_aid_lifting(
+        &s.schedule,
+        DEMO_MONTHLY,
+        code,
+        quantity,
+        at,
+        waiver_domain::Lift::Scopes(&scopes),
+    )
+    .map_err(|e| ApiError::validation("at", e.to_string()))?;
     Ok(AidOut {
         programme: programme.spec.id,
         aid,

@@ -79,6 +79,11 @@ async fn new_form_page(
         .find(|(p, _)| p.spec.id == chosen)
         .map(|(p, _)| p.spec.review.criteria.clone())
         .unwrap_or_default();
+    let scopes: Vec<String> = programmes
+        .iter()
+        .find(|(p, _)| p.spec.id == chosen)
+        .map(|(p, _)| p.spec.lifts_scopes.clone())
+        .unwrap_or_default();
     let title = c.t("form.new.title");
     page_with_script(
         c,
@@ -105,7 +110,7 @@ async fn new_form_page(
                     (text_input("quantity", &c.t("apps.quantity"), field(f, "quantity"), errors))
                     (text_input("unit", &c.t("form.unit"), if field(f, "unit").is_empty() { "t" } else { field(f, "unit") }, errors))
                 }
-                (super::scenarios::aid_panel(s, c, field(f, "line"), field(f, "quantity"), field(f, "unit")))
+                (super::scenarios::aid_panel(s, c, &scopes, field(f, "line"), field(f, "quantity"), field(f, "unit")))
                 div.row {
                     (text_input("value", &c.t("apps.value"), field(f, "value"), errors))
                     (text_input("currency", &c.t("form.currency"), if field(f, "currency").is_empty() { "USD" } else { field(f, "currency") }, errors))

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-use waiver_domain::aid::{applicant_aid, Aid, DEMO_MONTHLY};
+use waiver_domain::aid::{applicant_aid, applicant_aid_lifting, Aid, DEMO_MONTHLY};
 use waiver_domain::amount::{QtyUnit, Quantity};
 use waiver_domain::{BjTime, Schedule, TariffCode};
 
@@ -241,13 +241,30 @@ pub async fn landed(
 }
 
 /// The applicant-aid panel of the application form, when the line and quantity are given.
-pub fn aid_panel(s: &AppState, c: &Ctx, line: &str, quantity: &str, unit: &str) -> Markup {
+/// `scopes`: the chosen programme's (what an approval would lift).
+pub fn aid_panel(
+    s: &AppState,
+    c: &Ctx,
+    scopes: &[String],
+    line: &str,
+    quantity: &str,
+    unit: &str,
+) -> Markup {
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
     let parsed = (|| {
         let code = TariffCode::parse(line).ok()?;
         let unit = QtyUnit::parse(if unit.trim().is_empty() { "t" } else { unit })?;
         let q = Quantity::parse(quantity, unit).ok()?;
         let at = BjTime(crate::review::now_ms() / 1000 + 8 * 3600);
-        applicant_aid(&s.schedule, DEMO_MONTHLY, code, q, at).ok()
+        applicant_aid_lifting(
+            &s.schedule,
+            DEMO_MONTHLY,
+            code,
+            q,
+            at,
+            waiver_domain::Lift::Scopes(&scopes),
+        )
+        .ok()
     })();
     html! {
         section.aid aria-labelledby="aid-title" {

@@ -56,6 +56,8 @@ pub enum AidError {
         "no quotes for {month} or any earlier month; the demo quotes cover 2017-01 to 2026-12"
     )]
     NoQuotes { month: Month },
+    #[error("no quotes of goods under the heading of tariff line {code} (the demo quotes are soybeans, heading 1201); the aid needs prices of the same goods")]
+    NoQuotesForLine { code: TariffCode },
     #[error("no U.S. quote for {month}; the aid compares the U.S. origin with the others")]
     NoUsQuote { month: Month },
     #[error("quote row {row}: {message}")]
@@ -66,6 +68,8 @@ pub enum AidError {
 
 struct Row {
     month: Month,
+    /// The quoted goods' tariff line (the first four digits, the heading, must match).
+    code: String,
     origin: String,
     label: String,
     fields: [String; 7],
@@ -110,6 +114,7 @@ fn rows(text: &str) -> Result<Vec<Row>, AidError> {
         })?;
         out.push(Row {
             month,
+            code: get("code"),
             origin: get("origin"),
             label: get("label"),
             fields: names.map(get),
@@ -149,14 +154,22 @@ pub fn applicant_aid_lifting(
     at: BjTime,
     lift: crate::engine::Lift<'_>,
 ) -> Result<Aid, AidError> {
-    let all = rows(quotes_csv)?;
+    let code_s = code.to_string();
+    // Prices of other goods say nothing about these: only quotes under the same heading count.
+    let heading = code_s.get(..4).unwrap_or("");
+    let all: Vec<Row> = rows(quotes_csv)?
+        .into_iter()
+        .filter(|r| r.code.is_empty() || r.code.get(..4) == Some(heading))
+        .collect();
+    if all.is_empty() {
+        return Err(AidError::NoQuotesForLine { code });
+    }
     let month = all
         .iter()
         .map(|r| r.month)
         .filter(|m| *m <= at.month())
         .max()
         .ok_or(AidError::NoQuotes { month: at.month() })?;
-    let code_s = code.to_string();
     let mut origins = Vec::new();
     for r in all.iter().filter(|r| r.month == month) {
         let f = &r.fields;
@@ -291,6 +304,18 @@ mod tests {
             other.us_cheapest_with_exclusion,
             other.us_cheapest_without_exclusion
         );
+    }
+
+    #[test]
+    fn soybean_quotes_are_not_used_for_other_goods() {
+        let s = demo_schedule().unwrap();
+        let (at, _) = BjTime::parse("2019-10-15").unwrap();
+        let q = Quantity { grams: 1_000_000 };
+        let pork = TariffCode::parse("02032900").unwrap();
+        let e = applicant_aid(&s, DEMO_MONTHLY, pork, q, at).unwrap_err();
+        assert_eq!(e, AidError::NoQuotesForLine { code: pork });
+        let other_soy = TariffCode::parse("12019090").unwrap();
+        assert!(applicant_aid(&s, DEMO_MONTHLY, other_soy, q, at).is_ok());
     }
 
     #[test]

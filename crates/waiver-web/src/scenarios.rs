@@ -704,7 +704,13 @@ pub(crate) async fn aid(s: &AppState, q: &AidQuery) -> Res<AidOut> {
         at,
         waiver_domain::Lift::Scopes(&scopes),
     )
-    .map_err(|e| ApiError::validation("at", e.to_string()))?;
+    .map_err(|e| {
+        let field = match e {
+            waiver_domain::aid::AidError::NoQuotesForLine { .. } => "code",
+            _ => "at",
+        };
+        ApiError::validation(field, e.to_string())
+    })?;
     Ok(AidOut {
         programme: programme.spec.id,
         aid,

@@ -294,6 +294,40 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   const rows = await a.page.$$eval('table tbody tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent.trim()));
   if (!rows.includes(line)) failures.push(`${lang} journey: the applicant sees no allowance for ${line} (${rows})`);
   await check(a.page, 'allowances-after', lang);
+  // Customs declares against the new allowance through the form, and the applicant sees the
+  // balance drop.
+  const links = await a.page.$$eval('table tbody tr', (trs, l) => trs
+    .filter((tr) => (tr.querySelectorAll('td')[2] || {}).textContent?.trim() === l)
+    .map((tr) => tr.querySelector('a').getAttribute('href')), line);
+  const link = links.sort().pop();
+  if (!link) {
+    failures.push(`${lang} journey: no allowance link for ${line}`);
+  } else {
+    const number = link.split('/').pop();
+    await a.page.goto(base + link);
+    const before = (await a.page.textContent('dl.facts dd strong')).trim();
+    const cu = await signedIn('customs.qingdao', lang);
+    await cu.page.goto(`${base}/declarations/new`);
+    await check(cu.page, 'declaration-form', lang);
+    const now = new Date(Date.now() + 8 * 3600 * 1000 + 60 * 1000).toISOString().slice(0, 16);
+    const decl = `JRN-${lang}-${Date.now() % 100000}`;
+    for (const [id, v] of Object.entries({ number: decl, importer: '3700HS0001', declared_at: now,
+      l1_code: line, l1_quantity: '1000', l1_value: '400000', l1_allowance: number })) {
+      await cu.page.fill('#' + id, v);
+    }
+    await cu.page.click('form.stack button[type=submit]');
+    try {
+      await cu.page.waitForURL(`${base}/declarations/${decl}`, { timeout: 10000 });
+      await check(cu.page, 'declaration', lang);
+    } catch (e) {
+      failures.push(`${lang} journey: declaring through the form did not reach the declaration page (${cu.page.url()})`);
+    }
+    await cu.context.close();
+    await a.page.goto(base + link);
+    const after = (await a.page.textContent('dl.facts dd strong')).trim();
+    if (after === before) failures.push(`${lang} journey: the balance did not drop after the declaration (${before})`);
+    await check(a.page, 'allowance-after-declaration', lang);
+  }
   await visit(a.page, '/enterprise', 'enterprise', lang);
   await a.context.close();
 }

@@ -936,7 +936,7 @@ async fn every_role_on_every_page(app: &App) {
         let t = app.state.store.create_session(&u, 60_000).await.unwrap();
         cookies.push(format!("waiver_session={t}"));
     }
-    let cases: [(&str, [u16; 7]); 16] = [
+    let cases: [(&str, [u16; 7]); 17] = [
         ("/", [200; 7]),
         ("/tariff", [200; 7]),
         ("/register", [200; 7]),
@@ -950,6 +950,7 @@ async fn every_role_on_every_page(app: &App) {
         ("/reviews/overdue", [401, 403, 403, 200, 403, 403, 200]),
         ("/queue", [401, 403, 200, 403, 403, 403, 403]),
         ("/declarations/new", [401, 403, 403, 403, 200, 403, 403]),
+        ("/declarations/csv", [401, 403, 403, 403, 200, 403, 403]),
         ("/utilisation", [401, 403, 403, 200, 200, 200, 200]),
         // Officers and administrators have no enterprise of their own.
         ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
@@ -1340,7 +1341,152 @@ async fn scenario_and_landed_pages_and_the_aid_panel(app: &App) {
     );
 }
 
+/// Customs pastes a CSV of declarations: good declarations are recorded, a bad row is named by
+/// row and column and its declaration recorded not at all; the wrong role and a missing token
+/// change nothing.
+async fn customs_declares_a_csv_and_every_row_is_accounted_for(app: &App) {
+    waiver_store::testing::seed_allowance(
+        &app.state.store,
+        "WVR-2020-000901",
+        "3700HS0001",
+        "12019010",
+        100 * 1_000_000,
+        0,
+        (
+            waiver_domain::BjTime::parse_instant("2020-03-01").unwrap(),
+            waiver_domain::BjTime::parse_instant("2021-03-01").unwrap(),
+        ),
+        &["l301"],
+    )
+    .await
+    .unwrap();
+    let csrf = "f".repeat(64);
+    let session = |name: &'static str| {
+        let csrf = csrf.clone();
+        async move {
+            let u = app.state.store.user(name).await.unwrap().unwrap();
+            let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+            format!("waiver_session={t}; waiver_csrf={csrf}")
+        }
+    };
+    let customs = session("user.customs").await;
+    let applicant = session("user.applicant").await;
+    for (lang, tag) in [("en", "en"), ("zh", "zh-Hans")] {
+        let (st, _, html) = send(
+            app,
+            "GET",
+            &format!("/declarations/csv?lang={lang}"),
+            &[("cookie", &customs)],
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, tag);
+        assert!(html.contains("number,importer,declared_at"), "{html}");
+    }
+    let csv = "number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n\
+               CSV-1,3700HS0001,2020-06-01,,1,12019010,US,10,t,4000,USD,WVR-2020-000901\n\
+               CSV-1,3700HS0001,2020-06-01,,2,12019010,US,5,t,2000,USD,\n\
+               CSV-2,3700HS0001,2020-06-02,,1,12019010,US,-3,t,1200,USD,\n\
+               CSV-3,3700HS0001,2020-06-03,,1,12019010,US,20,t,8000,USD,WVR-2020-000901\n";
+    let body = |token: &str| form(&[("csrf", token), ("csv", csv)]);
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/declarations/csv",
+        &[
+            ("cookie", &applicant),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        Some(&body(&csrf)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = send(
+        app,
+        "POST",
+        "/declarations/csv",
+        &[
+            ("cookie", &customs),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        Some(&body("wrong")),
+    )
+    .await;
+    assert_ne!(st, StatusCode::OK);
+    assert!(app
+        .state
+        .store
+        .declaration("CSV-1")
+        .await
+        .unwrap()
+        .is_none());
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/declarations/csv",
+        &[
+            ("cookie", &customs),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        Some(&body(&csrf)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    check_page(&html, "en");
+    // Two good declarations recorded (one of two lines), the bad one named by row and column.
+    assert!(app
+        .state
+        .store
+        .declaration("CSV-1")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(app
+        .state
+        .store
+        .declaration("CSV-3")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(app
+        .state
+        .store
+        .declaration("CSV-2")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(html.contains("row 3, column quantity"), "{html}");
+    assert!(html.contains("href=\"/declarations/CSV-1\""), "{html}");
+    let a = app
+        .state
+        .store
+        .allowance("WVR-2020-000901")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.used_g, 30 * 1_000_000);
+    // A missing column is named, nothing recorded.
+    let (st, _, html) = send(
+        app,
+        "POST",
+        "/declarations/csv",
+        &[
+            ("cookie", &customs),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        Some(&form(&[
+            ("csrf", &csrf),
+            ("csv", "number,importer\nX,3700HS0001\n"),
+        ])),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("no `declared_at` column"), "{html}");
+}
+
 both!(
+    customs_declares_a_csv_and_every_row_is_accounted_for,
     scenario_and_landed_pages_and_the_aid_panel,
     customs_declares_through_the_form_and_the_holder_sees_the_balance_drop,
     every_role_on_every_page,

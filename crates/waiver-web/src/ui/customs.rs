@@ -26,6 +26,7 @@ pub const SLOTS: usize = 3;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/declarations/new", get(new_form).post(submit))
+        .route("/declarations/csv", get(csv_form).post(csv_submit))
         .route("/declarations/{number}", get(view))
         .route("/declarations/{number}/cancel", post(cancel))
         .route("/utilisation", get(utilisation))
@@ -73,7 +74,7 @@ fn form_page(c: &Ctx, f: &Fields, error: Option<(String, String)>) -> Markup {
         c,
         &title,
         html! {
-            p.hint { (c.t("decl.hint")) }
+            p.hint { (c.t("decl.hint")) " " a href="/declarations/csv" { (c.t("decl.csv")) } }
             @if let Some((id, msg)) = &error {
                 div.error-summary role="alert" aria-labelledby="error-summary-title" {
                     h2 id="error-summary-title" { (c.t("form.errors")) }
@@ -215,6 +216,250 @@ async fn submit(
             respond(&c, status, form_page(&c, &f, Some((id, msg))))
         }
     }
+}
+
+/// One declaration of a CSV: its number, its rows, and recorded (new or replayed) or why not.
+type CsvOutcome = (String, Vec<usize>, Result<bool, String>);
+
+/// Most bytes and rows a pasted declarations CSV may have.
+const CSV_MAX_BYTES: usize = 1 << 20;
+const CSV_MAX_ROWS: usize = 2_000;
+/// The columns of the declarations CSV (one row per declaration line; rows with the same
+/// `number` form one declaration). `shipped_on` and `allowance` may be empty.
+const CSV_COLUMNS: [&str; 12] = [
+    "number",
+    "importer",
+    "declared_at",
+    "shipped_on",
+    "line",
+    "code",
+    "origin",
+    "quantity",
+    "unit",
+    "customs_value",
+    "currency",
+    "allowance",
+];
+
+fn csv_page(c: &Ctx, text: &str, results: Option<&[CsvOutcome]>, error: Option<&str>) -> Markup {
+    let title = c.t("decl.csv");
+    page(
+        c,
+        &title,
+        html! {
+            p.hint { (c.t("decl.csv_hint")) " " code { (CSV_COLUMNS.join(",")) } }
+            @if let Some(msg) = error {
+                div.error-summary role="alert" aria-labelledby="error-summary-title" {
+                    h2 id="error-summary-title" { (c.t("form.errors")) }
+                    ul { li { a href="#csv" { (msg) } } }
+                }
+            }
+            @if let Some(rs) = results {
+                table {
+                    caption { (c.t("decl.csv_results")) }
+                    thead { tr {
+                        th scope="col" { (c.t("decl.number")) } th scope="col" { (c.t("decl.csv_rows")) }
+                        th scope="col" { (c.t("decl.csv_outcome")) }
+                    } }
+                    tbody { @for (number, rows, r) in rs { tr {
+                        td { @if r.is_ok() { a href=(format!("/declarations/{}", urlencode(number))) { (number) } } @else { (number) } }
+                        td { (rows.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) }
+                        td { @match r {
+                            Ok(true) => (c.t("decl.csv_recorded")),
+                            Ok(false) => (c.t("decl.csv_replayed")),
+                            Err(m) => strong { (m) },
+                        } }
+                    } } }
+                }
+            }
+            form.stack method="post" action="/declarations/csv" {
+                input type="hidden" name="csrf" value=(c.csrf);
+                label for="csv" { (c.t("decl.csv_label")) }
+                textarea id="csv" name="csv" rows="12" aria-invalid=[error.map(|_| "true")] { (text) }
+                button.primary type="submit" { (c.t("decl.csv_submit")) }
+            }
+        },
+    )
+}
+
+async fn csv_form(
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let c = ctx(
+        caller,
+        &headers,
+        q.lang.as_deref(),
+        "/declarations/csv".into(),
+    )
+    .await;
+    if !may(&c, Action::Declare) {
+        return refused(&c);
+    }
+    let example = format!("{}\n", CSV_COLUMNS.join(","));
+    respond(&c, StatusCode::OK, csv_page(&c, &example, None, None))
+}
+
+/// Declarations from the CSV, in first-appearance order, with the 1-based row numbers (after
+/// the header) of their lines; or the first problem, naming row and column.
+fn declarations_from_csv(text: &str) -> Result<Vec<(DeclarationIn, Vec<usize>)>, String> {
+    let mut rd = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = rd.headers().map_err(|e| format!("header: {e}"))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    for required in [
+        "number",
+        "importer",
+        "declared_at",
+        "line",
+        "code",
+        "origin",
+        "quantity",
+        "unit",
+        "customs_value",
+        "currency",
+    ] {
+        if col(required).is_none() {
+            return Err(format!(
+                "the header has no `{required}` column; the columns are {}",
+                CSV_COLUMNS.join(",")
+            ));
+        }
+    }
+    let mut out: Vec<(DeclarationIn, Vec<usize>)> = Vec::new();
+    for (i, rec) in rd.records().enumerate() {
+        let row = i + 1;
+        if row > CSV_MAX_ROWS {
+            return Err(format!("more than {CSV_MAX_ROWS} rows; split the file"));
+        }
+        let rec = rec.map_err(|e| format!("row {row}: {e}"))?;
+        let get = |n: &str| col(n).and_then(|c| rec.get(c)).unwrap_or("").to_owned();
+        let opt = |n: &str| Some(get(n)).filter(|v| !v.is_empty());
+        let line_no: u32 = get("line").parse().map_err(|_| {
+            format!(
+                "row {row}, column line: `{}` is not a line number (1, 2, …)",
+                get("line")
+            )
+        })?;
+        let line = DeclarationLineIn {
+            line: line_no,
+            code: get("code"),
+            origin: get("origin"),
+            quantity: get("quantity"),
+            unit: get("unit"),
+            customs_value: get("customs_value"),
+            currency: get("currency"),
+            allowance: opt("allowance"),
+        };
+        let number = get("number");
+        match out.iter_mut().find(|(d, _)| d.number == number) {
+            Some((d, rows)) => {
+                if d.importer != get("importer") || d.declared_at != get("declared_at") {
+                    return Err(format!("row {row}: declaration {number} has another importer or declared_at than its first row; one declaration has one of each"));
+                }
+                d.lines.push(line);
+                rows.push(row);
+            }
+            None => out.push((
+                DeclarationIn {
+                    number,
+                    importer: get("importer"),
+                    declared_at: get("declared_at"),
+                    shipped_on: opt("shipped_on"),
+                    lines: vec![line],
+                },
+                vec![row],
+            )),
+        }
+    }
+    if out.is_empty() {
+        return Err("no rows under the header".into());
+    }
+    Ok(out)
+}
+
+async fn csv_submit(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller(None));
+    let c = ctx(
+        Ok(Caller(caller.0.clone())),
+        &headers,
+        None,
+        "/declarations/csv".into(),
+    )
+    .await;
+    if !may(&c, Action::Declare) {
+        return refused(&c);
+    }
+    if !csrf_ok(&headers, field(&f, "csrf")) {
+        return expired(&c);
+    }
+    let text = field(&f, "csv");
+    if text.len() > CSV_MAX_BYTES {
+        let msg = format!("the CSV is larger than {CSV_MAX_BYTES} bytes; split it");
+        return respond(
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            csv_page(&c, "", None, Some(&msg)),
+        );
+    }
+    let decls = match declarations_from_csv(text) {
+        Ok(d) => d,
+        Err(msg) => {
+            return respond(
+                &c,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                csv_page(&c, text, None, Some(&msg)),
+            )
+        }
+    };
+    let mut results = Vec::with_capacity(decls.len());
+    for (d, rows) in decls {
+        let number = d.number.clone();
+        let r = match crate::declarations::record_answer(&s, &caller, d, None).await {
+            Ok((created, _)) => Ok(created),
+            Err(e) => Err(match e.field.as_deref() {
+                // `lines[i].column` → the CSV row and column.
+                Some(fld) => match fld.strip_prefix("lines[").and_then(|r| r.split_once("].")) {
+                    Some((i, column)) => {
+                        let row = i
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| rows.get(i))
+                            .copied()
+                            .unwrap_or(0);
+                        format!(
+                            "row {row}, column {column}: {}",
+                            c.lang.problem_of(&e.message)
+                        )
+                    }
+                    None => format!(
+                        "rows {:?}, column {fld}: {}",
+                        rows,
+                        c.lang.problem_of(&e.message)
+                    ),
+                },
+                None => c.lang.problem_of(&e.message),
+            }),
+        };
+        results.push((number, rows, r));
+    }
+    let any_error = results.iter().any(|(_, _, r)| r.is_err());
+    respond(
+        &c,
+        if any_error {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+        csv_page(&c, text, Some(&results), None),
+    )
 }
 
 fn txt(v: &Value) -> String {

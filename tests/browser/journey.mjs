@@ -309,6 +309,8 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
     const cu = await signedIn('customs.qingdao', lang);
     await cu.page.goto(`${base}/declarations/new`);
     await check(cu.page, 'declaration-form', lang);
+    await visit(cu.page, '/declarations/csv', 'declarations-csv', lang);
+    await cu.page.goto(`${base}/declarations/new`);
     const now = new Date(Date.now() + 8 * 3600 * 1000 + 60 * 1000).toISOString().slice(0, 16);
     const decl = `JRN-${lang}-${Date.now() % 100000}`;
     for (const [id, v] of Object.entries({ number: decl, importer: '3700HS0001', declared_at: now,

@@ -443,6 +443,25 @@ pub fn series_instant(month: Month) -> BjTime {
     BjTime::from_civil(y, m, 15, 12, 0, 0).unwrap_or(BjTime(0))
 }
 
+/// One tonne of the quoted goods at `customs_value`, as the engine's input.
+fn one_tonne(q: &Quote, customs_value: Fen) -> LineInput {
+    LineInput {
+        code: q.code,
+        origin: q.origin,
+        declared_at: q.at,
+        declared_precision: q.at_precision,
+        shipped_on: None,
+        quantity: Quantity {
+            grams: QtyUnit::T.grams(),
+        },
+        customs_value: Money {
+            minor: customs_value.0,
+            currency: Currency::CNY,
+        },
+        in_quota: false,
+    }
+}
+
 /// Computes the landed cost of one quote: CIF, customs value, the engine's duty and VAT on one
 /// tonne with and without the exclusion, and the landed cost.
 pub fn landed_cost<'s>(s: &'s Schedule, q: &Quote) -> Result<LandedCost<'s>, LandedError> {
@@ -475,21 +494,7 @@ pub fn landed_cost<'s>(s: &'s Schedule, q: &Quote) -> Result<LandedCost<'s>, Lan
     if customs_value.0 <= 0 {
         return Err(LandedError::ZeroValue);
     }
-    let input = LineInput {
-        code: q.code,
-        origin: q.origin,
-        declared_at: q.at,
-        declared_precision: q.at_precision,
-        shipped_on: None,
-        quantity: Quantity {
-            grams: QtyUnit::T.grams(),
-        },
-        customs_value: Money {
-            minor: customs_value.0,
-            currency: Currency::CNY,
-        },
-        in_quota: false,
-    };
+    let input = one_tonne(q, customs_value);
     let full_a = assess(s, &input, Lift::Nothing)?;
     let lifted_a = assess(s, &input, Lift::AllExcludable)?;
     let port = q.port_charge_fen_per_t;
@@ -531,21 +536,7 @@ impl LandedCost<'_> {
         q: &Quote,
         lift: Lift<'_>,
     ) -> Result<Costs, LandedError> {
-        let input = LineInput {
-            code: q.code,
-            origin: q.origin,
-            declared_at: q.at,
-            declared_precision: q.at_precision,
-            shipped_on: None,
-            quantity: Quantity {
-                grams: QtyUnit::T.grams(),
-            },
-            customs_value: Money {
-                minor: self.customs_value_fen_per_t.0,
-                currency: Currency::CNY,
-            },
-            in_quota: false,
-        };
+        let input = one_tonne(q, self.customs_value_fen_per_t);
         Ok(costs(&assess(s, &input, lift)?, q.port_charge_fen_per_t))
     }
 

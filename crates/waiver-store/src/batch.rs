@@ -15,15 +15,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use waiver_domain::drawdown::AllowanceState;
-use waiver_domain::BjTime;
 
 use crate::audit::{self, Actor, Change};
 use crate::declarations::{
-    cause, draws_summary, record, replay, LineRecord, NewDeclaration, Outcome, Submitted,
-    DECLARATION_COLUMNS,
+    allowance_state, cause, draws_summary, record, replay, LineRecord, NewDeclaration, Outcome,
+    Submitted, DECLARATION_COLUMNS,
 };
 use crate::{now_ms, Result, Store, StoreError};
 
@@ -320,19 +319,7 @@ impl Store {
                 q = q.bind(n.as_str());
             }
             for r in q.fetch_all(&mut **tx).await? {
-                let scopes: String = r.try_get(8)?;
-                let s = AllowanceState {
-                    number: r.try_get(0)?,
-                    holder: r.try_get(1)?,
-                    line: r.try_get(2)?,
-                    granted_g: r.try_get(3)?,
-                    tolerance_ppm: r.try_get(4)?,
-                    used_g: r.try_get(5)?,
-                    valid_from: BjTime(r.try_get(6)?),
-                    valid_until: BjTime(r.try_get(7)?),
-                    scopes: serde_json::from_str(&scopes)
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                };
+                let s = allowance_state(&r)?;
                 out.insert(s.number.clone(), s);
             }
         }
@@ -381,6 +368,16 @@ impl Store {
                 x.outcome.lines.iter().map(move |l| (n, l))
             })
             .collect();
+        self.insert_line_rows(tx, &all).await
+    }
+
+    /// Inserts declaration lines (declaration number, line) with multi-row statements; the one
+    /// insert both write paths use.
+    pub(crate) async fn insert_line_rows(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        all: &[(&str, &LineRecord)],
+    ) -> Result<()> {
         for chunk in all.chunks(200) {
             let sql = self.sql_owned(format!(
                 "INSERT INTO declaration_lines (declaration_number, line_no, code, origin, allowance_number, covered_g, uncovered_g, base_duty_fen, additional_duty_fen, excluded_duty_fen, vat_fen, total_fen) VALUES {}",

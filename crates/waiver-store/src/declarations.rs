@@ -99,6 +99,23 @@ pub(crate) fn cause(number: &str, revision: i64) -> String {
 pub(crate) const DECLARATION_COLUMNS: &str = "number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms";
 const DECLARATION_SELECT: &str = "SELECT number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms FROM declarations WHERE number = $1";
 
+/// An allowance row (number, holder, line_code, granted_g, tolerance_ppm, used_g, valid_from_s,
+/// valid_until_s, scopes) as the draw-down rules see it.
+pub(crate) fn allowance_state(r: &sqlx::any::AnyRow) -> Result<AllowanceState> {
+    let scopes: String = r.try_get(8)?;
+    Ok(AllowanceState {
+        number: r.try_get(0)?,
+        holder: r.try_get(1)?,
+        line: r.try_get(2)?,
+        granted_g: r.try_get(3)?,
+        tolerance_ppm: r.try_get(4)?,
+        used_g: r.try_get(5)?,
+        valid_from: BjTime(r.try_get(6)?),
+        valid_until: BjTime(r.try_get(7)?),
+        scopes: serde_json::from_str(&scopes).map_err(|e| StoreError::Invalid(e.to_string()))?,
+    })
+}
+
 pub(crate) fn record(r: &sqlx::any::AnyRow) -> Result<DeclarationRecord> {
     Ok(DeclarationRecord {
         number: r.try_get(0)?,
@@ -172,22 +189,7 @@ impl Store {
             let Some(r) = sqlx::query(&sql).bind(&n).fetch_optional(&mut **tx).await? else {
                 continue;
             };
-            let scopes: String = r.try_get(8)?;
-            out.insert(
-                n,
-                AllowanceState {
-                    number: r.try_get(0)?,
-                    holder: r.try_get(1)?,
-                    line: r.try_get(2)?,
-                    granted_g: r.try_get(3)?,
-                    tolerance_ppm: r.try_get(4)?,
-                    used_g: r.try_get(5)?,
-                    valid_from: BjTime(r.try_get(6)?),
-                    valid_until: BjTime(r.try_get(7)?),
-                    scopes: serde_json::from_str(&scopes)
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                },
-            );
+            out.insert(n, allowance_state(&r)?);
         }
         Ok(out)
     }
@@ -269,43 +271,8 @@ impl Store {
                 self.move_used(tx, a, "draw", l.covered_g, &c, now).await?;
             }
         }
-        if lines.is_empty() {
-            return Ok(());
-        }
-        let mut sql = String::from("INSERT INTO declaration_lines (declaration_number, line_no, code, origin, allowance_number, covered_g, uncovered_g, base_duty_fen, additional_duty_fen, excluded_duty_fen, vat_fen, total_fen) VALUES ");
-        for i in 0..lines.len() {
-            let b = i * 12;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for j in 1..=12 {
-                if j > 1 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", b + j));
-            }
-            sql.push(')');
-        }
-        let sql = self.sql_owned(sql);
-        let mut q = sqlx::query(&sql);
-        for l in lines {
-            q = q
-                .bind(number)
-                .bind(i64::from(l.line_no))
-                .bind(&l.code)
-                .bind(&l.origin)
-                .bind(&l.allowance)
-                .bind(l.covered_g)
-                .bind(l.uncovered_g)
-                .bind(l.base_duty_fen)
-                .bind(l.additional_duty_fen)
-                .bind(l.excluded_duty_fen)
-                .bind(l.vat_fen)
-                .bind(l.total_fen);
-        }
-        q.execute(&mut **tx).await?;
-        Ok(())
+        let rows: Vec<(&str, &LineRecord)> = lines.iter().map(|l| (number, l)).collect();
+        self.insert_line_rows(tx, &rows).await
     }
 
     /// Records a declaration, drawing what `compute` decides from the allowances it claims (as

@@ -404,9 +404,17 @@ pub async fn replay_recorded(
         let Some((_, body)) = parsed.as_ref() else {
             continue;
         };
-        let Some(l) = body.lines.iter().find(|l| l.line == r.line_no) else {
-            continue;
-        };
+        // Stored lines were parsed when recorded; a mismatch is reported, never skipped.
+        let l = body
+            .lines
+            .iter()
+            .find(|l| l.line == r.line_no)
+            .ok_or_else(|| {
+                internal(format!(
+                    "declaration {} as stored has no line {}",
+                    r.number, r.line_no
+                ))
+            })?;
         let line_no = l.line.to_string();
         let raw = waiver_domain::RawLine {
             declaration: &r.number,
@@ -422,7 +430,12 @@ pub async fn replay_recorded(
             shipped_on: body.shipped_on.as_deref(),
             in_quota: None,
         };
-        let Ok(p) = raw.parse() else { continue };
+        let p = raw.parse().map_err(|e| {
+            internal(format!(
+                "declaration {} line {} as stored no longer parses ({}: {})",
+                r.number, r.line_no, e.column, e.message
+            ))
+        })?;
         let total_g = p.input.quantity.grams;
         let covered_g = r.covered_g.clamp(0, total_g);
         if covered_g == 0 || covered_g == total_g {

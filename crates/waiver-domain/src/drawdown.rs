@@ -17,12 +17,15 @@
 //!   total under the threshold in force at `declared_at` (default CNY 50) is not collected.
 //!   VAT stays computed on the duties as assessed.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::amount::{div_round_half_up, Fen, Money, Quantity};
 use crate::codes::{RegistrationCode, TariffCode};
-use crate::engine::{assess, AssessError, LayerStatus, Lift, LineInput};
+use crate::engine::{assess_with, AssessError, LayerStatus, Lift, LineInput};
 use crate::ledger::ceiling_g;
+use crate::quota::QuotaState;
 use crate::schedule::{MeasureKind, Schedule};
 use crate::time::BjTime;
 
@@ -50,6 +53,14 @@ impl AllowanceState {
     pub fn remaining_g(&self) -> i64 {
         (ceiling_g(self.granted_g, self.tolerance_ppm) - self.used_g).max(0)
     }
+}
+
+/// What a declaration is decided against: the allowances it claims and the country quotas its
+/// lines count against, as they stand (read under their locks), by number and by id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub allowances: BTreeMap<String, AllowanceState>,
+    pub quotas: BTreeMap<String, QuotaState>,
 }
 
 /// Why a claim drew nothing.
@@ -185,6 +196,19 @@ pub fn assess_split(
     allowance_scopes: &[&str],
     product_scopes: &[&str],
 ) -> Result<LineAssessment, AssessError> {
+    assess_split_with(s, input, covered_g, allowance_scopes, product_scopes, &[])
+}
+
+/// [`assess_split`] with the conditional layers whose condition holds (e.g. a country quota's
+/// safeguard, see [`crate::quota`]) charged on both parts.
+pub fn assess_split_with(
+    s: &Schedule,
+    input: &LineInput,
+    covered_g: i64,
+    allowance_scopes: &[&str],
+    product_scopes: &[&str],
+    conditions_met: &[&str],
+) -> Result<LineAssessment, AssessError> {
     let total_g = input.quantity.grams;
     let covered_g = covered_g.clamp(0, total_g);
     let uncovered_g = total_g - covered_g;
@@ -233,11 +257,11 @@ pub fn assess_split(
         } else {
             Lift::Scopes(scopes)
         };
-        let a = assess(s, &part, lift)?;
+        let a = assess_with(s, &part, lift, conditions_met)?;
         let full = if scopes.is_empty() {
             a.duty()
         } else {
-            assess(s, &part, Lift::Nothing)?.duty()
+            assess_with(s, &part, Lift::Nothing, conditions_met)?.duty()
         };
         out.base_duty = out.base_duty + a.base_duty;
         out.additional_duty = out.additional_duty + a.additional_duty;

@@ -348,8 +348,10 @@ impl RoleSum {
         for l in layers.iter().filter(|l| l.status == LayerStatus::Charged) {
             let sum = match l.measure.kind.role() {
                 Role::Base => &mut base,
-                Role::Additional => &mut additional,
-                Role::Conditional | Role::Vat => continue,
+                // A conditional layer is only among the layers when its condition holds; it
+                // then adds to the base like any additional layer.
+                Role::Additional | Role::Conditional => &mut additional,
+                Role::Vat => continue,
             };
             sum.charged = sum.charged + l.amount_exact;
             if unknown || !l.measure.excludable {
@@ -380,6 +382,17 @@ pub fn assess<'s>(
     s: &'s Schedule,
     input: &LineInput,
     lift: Lift,
+) -> Result<Assessment<'s>, AssessError> {
+    assess_with(s, input, lift, &[])
+}
+
+/// [`assess`], with the conditional layers whose condition holds (by measure id, e.g. a
+/// safeguard whose country quota is used up) charged like any other layer.
+pub fn assess_with<'s>(
+    s: &'s Schedule,
+    input: &LineInput,
+    lift: Lift,
+    conditions_met: &[&str],
 ) -> Result<Assessment<'s>, AssessError> {
     let at = input.declared_at;
     let (li, line) = match s.line_at(&input.code, at) {
@@ -439,7 +452,9 @@ pub fn assess<'s>(
             MeasureKind::General => general = Some(m),
             MeasureKind::Vat => vat = Some(m),
             kind => match kind.role() {
-                Role::Conditional => warnings.push(Warning::Conditional { measure: m }),
+                Role::Conditional if !conditions_met.contains(&m.id.as_str()) => {
+                    warnings.push(Warning::Conditional { measure: m })
+                }
                 _ => adds.push(m),
             },
         }

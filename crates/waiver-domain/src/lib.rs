@@ -17,6 +17,7 @@ pub mod landed;
 pub mod ledger;
 pub mod policy;
 pub mod programme;
+pub mod quota;
 pub mod refund;
 pub mod review;
 pub mod scenario;
@@ -28,7 +29,8 @@ pub use amount::{CnyExact, Fen, FxRate, Money, QtyUnit, Quantity, RatePpm};
 pub use codes::{CodePrefix, CountryCode, Currency, Origin, RegistrationCode, TariffCode};
 pub use declaration::{FieldError, ParsedLine, RawLine};
 pub use engine::{
-    assess, AppliedLayer, AssessError, Assessment, LayerStatus, Lift, LineInput, Warning,
+    assess, assess_with, AppliedLayer, AssessError, Assessment, LayerStatus, Lift, LineInput,
+    Warning,
 };
 pub use schedule::{Confidence, DutyExpr, Measure, MeasureKind, Role, Schedule, TariffLine};
 pub use time::{BjTime, Month, Precision};

@@ -247,6 +247,27 @@ fn beef_in_2026_warns_of_the_safeguard_without_applying_it() {
 }
 
 #[test]
+fn beef_pays_the_safeguard_on_top_once_its_quota_condition_holds() {
+    let s = demo_schedule().unwrap();
+    let input = line("02023000", "AU", "2026-03-01", "100000", "CNY")
+        .parse()
+        .unwrap()
+        .input;
+    let a = waiver_domain::assess_with(&s, &input, Lift::AllExcludable, &["SG-2026-beef"]).unwrap();
+    // 12% MFN + 55% safeguard, which no exclusion lifts.
+    assert_eq!(duty_pct(&a), "67");
+    assert_eq!(a.additional_duty.0, 5_500_000);
+    assert!(a
+        .layers
+        .iter()
+        .any(|l| l.measure.id == "SG-2026-beef" && l.status == LayerStatus::Charged));
+    assert!(!a
+        .warnings
+        .iter()
+        .any(|w| w.to_string().contains("SG-2026-beef")));
+}
+
+#[test]
 fn lines_and_rates_that_do_not_exist_are_clear_errors() {
     let s = demo_schedule().unwrap();
     let err = |raw: RawLine| {

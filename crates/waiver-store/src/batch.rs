@@ -17,12 +17,12 @@ use std::sync::Arc;
 
 use sqlx::{Any, Transaction};
 use tokio::sync::{mpsc, oneshot};
-use waiver_domain::drawdown::AllowanceState;
+use waiver_domain::drawdown::{AllowanceState, Standing};
 
 use crate::audit::{self, Actor, Change};
 use crate::declarations::{
-    allowance_state, cause, draws_summary, record, replay, LineRecord, NewDeclaration, Outcome,
-    Submitted, DECLARATION_COLUMNS,
+    allowance_state, cause, draws_summary, quota_summary, record, replay, LineRecord,
+    NewDeclaration, Outcome, Submitted, DECLARATION_COLUMNS,
 };
 use crate::{now_ms, Result, Store, StoreError};
 
@@ -32,8 +32,7 @@ pub const MAX_BATCH: usize = 128;
 const QUEUE: usize = 4096;
 
 /// The caller's pure computation of a declaration's answer from the allowances as they stand.
-pub(crate) type Compute =
-    Box<dyn Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome> + Send + Sync + 'static>;
+pub(crate) type Compute = Box<dyn Fn(&Standing) -> Result<Outcome> + Send + Sync + 'static>;
 
 pub(crate) struct Job {
     pub actor: Actor,
@@ -124,6 +123,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, stats: StatsHandle) {
 struct Decided {
     job: usize,
     outcome: Outcome,
+    /// Its quota draws, for the audit entry.
+    quota_draws: serde_json::Value,
 }
 
 impl Store {
@@ -178,6 +179,12 @@ impl Store {
             .collect();
         let start_used: HashMap<String, i64> =
             states.iter().map(|(n, s)| (n.clone(), s.used_g)).collect();
+        let goods: Vec<_> = jobs
+            .iter()
+            .flat_map(|j| j.d.goods.iter().copied())
+            .collect();
+        let mut quotas = self.quotas_for_lines(&mut tx, &goods).await?;
+        let mut quota_moves = Vec::new();
 
         let mut results: Vec<Option<Result<Submitted>>> = Vec::with_capacity(jobs.len());
         let mut decided: Vec<Decided> = Vec::new();
@@ -186,7 +193,13 @@ impl Store {
                 results.push(Some(replay(old.clone(), &job.d)));
                 continue;
             }
-            let outcome = match (job.compute)(&states) {
+            let standing = Standing {
+                allowances: states,
+                quotas,
+            };
+            let outcome = (job.compute)(&standing);
+            (states, quotas) = (standing.allowances, standing.quotas);
+            let outcome = match outcome {
                 Ok(o) => o,
                 Err(e) => {
                     results.push(Some(Err(e)));
@@ -218,6 +231,14 @@ impl Store {
                 continue;
             }
             states = next;
+            let moves = Store::decide_quota_draws(
+                &mut quotas,
+                &outcome.lines,
+                job.d.declared_at,
+                &cause(&job.d.number, 1),
+            );
+            let quota_draws = quota_summary(&moves);
+            quota_moves.extend(moves);
             let now = now_ms();
             existing.insert(
                 job.d.number.clone(),
@@ -235,7 +256,11 @@ impl Store {
                 },
             );
             results.push(None);
-            decided.push(Decided { job: i, outcome });
+            decided.push(Decided {
+                job: i,
+                outcome,
+                quota_draws,
+            });
         }
 
         if !decided.is_empty() {
@@ -245,6 +270,7 @@ impl Store {
             self.insert_lines(&mut tx, jobs, &decided).await?;
             self.insert_draws(&mut tx, jobs, &decided, now).await?;
             self.move_used_many(&mut tx, &states, &start_used).await?;
+            self.write_quota_moves(&mut tx, &quota_moves, now).await?;
             let changes = decided
                 .iter()
                 .map(|x| {
@@ -256,7 +282,7 @@ impl Store {
                             entity_id: &job.d.number,
                             action: "submit",
                             before: serde_json::Value::Null,
-                            after: serde_json::json!({ "importer": job.d.importer, "revision": 1, "total_fen": x.outcome.total_fen, "draws": draws_summary(&x.outcome.lines) }),
+                            after: serde_json::json!({ "importer": job.d.importer, "revision": 1, "total_fen": x.outcome.total_fen, "draws": draws_summary(&x.outcome.lines), "quota_draws": x.quota_draws }),
                         },
                     )
                 })

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
-use waiver_domain::drawdown::AllowanceState;
-use waiver_domain::BjTime;
+use waiver_domain::drawdown::{AllowanceState, Standing};
+use waiver_domain::{BjTime, Origin, TariffCode};
 
 use crate::audit::{self, Actor, Change};
 use crate::{now_ms, Dialect, Result, Store, StoreError};
@@ -30,6 +30,9 @@ pub struct NewDeclaration {
     pub request: String,
     /// Allowance numbers named by its lines, in any order, possibly repeated.
     pub claims: Vec<String>,
+    /// Origin, line and declared instant of each line: the country quotas they count against
+    /// are locked and handed to the computation.
+    pub goods: Vec<(Origin, TariffCode, BjTime)>,
 }
 
 /// One assessed line as stored; `covered_g > 0` with an allowance is a draw.
@@ -46,6 +49,8 @@ pub struct LineRecord {
     pub excluded_duty_fen: i64,
     pub vat_fen: i64,
     pub total_fen: i64,
+    /// The country quota the whole line counts against, if any.
+    pub quota: Option<String>,
 }
 
 /// What the caller's computation decided.
@@ -141,6 +146,16 @@ pub(crate) fn draws_summary(lines: &[LineRecord]) -> serde_json::Value {
             .iter()
             .filter(|l| l.allowance.is_some() && l.covered_g > 0)
             .map(|l| serde_json::json!({ "line": l.line_no, "allowance": l.allowance, "covered_g": l.covered_g }))
+            .collect(),
+    )
+}
+
+/// The quota draws of a revision, for its audit entry.
+pub(crate) fn quota_summary(moves: &[crate::quotas::QuotaMove]) -> serde_json::Value {
+    serde_json::Value::Array(
+        moves
+            .iter()
+            .map(|(_, after, _, g, _)| serde_json::json!({ "quota": after.id, "quantity_g": g }))
             .collect(),
     )
 }
@@ -285,7 +300,7 @@ impl Store {
         compute: F,
     ) -> Result<Submitted>
     where
-        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome> + Send + Sync + 'static,
+        F: Fn(&Standing) -> Result<Outcome> + Send + Sync + 'static,
     {
         // Group commit: the writer task records whatever declarations are waiting in one
         // transaction and answers each after the commit (see `batch.rs`).
@@ -317,7 +332,7 @@ impl Store {
         compute: &F,
     ) -> Result<Submitted>
     where
-        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome> + ?Sized,
+        F: Fn(&Standing) -> Result<Outcome> + ?Sized,
     {
         // A concurrent identical submission on PostgreSQL loses the race on the unique number;
         // the second attempt then finds it and replays it.
@@ -334,18 +349,27 @@ impl Store {
         compute: &F,
     ) -> Result<Submitted>
     where
-        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome> + ?Sized,
+        F: Fn(&Standing) -> Result<Outcome> + ?Sized,
     {
         let mut tx = self.pool.begin().await?;
         if let Some(old) = self.declaration_in(&mut tx, &d.number, false).await? {
             tx.rollback().await?;
             return replay(old, d);
         }
-        let states = self
+        let allowances = self
             .lock_allowances(&mut tx, d.claims.iter().cloned())
             .await?;
-        let out = compute(&states)?;
+        let quotas = self.quotas_for_lines(&mut tx, &d.goods).await?;
+        let mut standing = Standing { allowances, quotas };
+        let out = compute(&standing)?;
         let now = now_ms();
+        let quota_moves = Store::decide_quota_draws(
+            &mut standing.quotas,
+            &out.lines,
+            d.declared_at,
+            &cause(&d.number, 1),
+        );
+        self.write_quota_moves(&mut tx, &quota_moves, now).await?;
         sqlx::query(&self.sql(
             "INSERT INTO declarations (number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms) \
              VALUES ($1, $2, $3, 1, 'accepted', $4, $5, $6, $7, $7)",
@@ -370,7 +394,7 @@ impl Store {
                 entity_id: &d.number,
                 action: "submit",
                 before: serde_json::Value::Null,
-                after: serde_json::json!({ "importer": d.importer, "revision": 1, "total_fen": out.total_fen, "draws": draws_summary(&out.lines) }),
+                after: serde_json::json!({ "importer": d.importer, "revision": 1, "total_fen": out.total_fen, "draws": draws_summary(&out.lines), "quota_draws": quota_summary(&quota_moves) }),
             },
         )
         .await?;
@@ -388,7 +412,7 @@ impl Store {
         compute: F,
     ) -> Result<Submitted>
     where
-        F: Fn(&BTreeMap<String, AllowanceState>) -> Result<Outcome>,
+        F: Fn(&Standing) -> Result<Outcome>,
     {
         let mut tx = self.pool.begin().await?;
         let Some(old) = self.declaration_in(&mut tx, &d.number, true).await? else {
@@ -419,11 +443,21 @@ impl Store {
             self.move_used(&mut tx, a, "reversal", -q, &old_cause, now)
                 .await?;
         }
-        let states = self
+        let quota_reversed = self.reverse_quota_draws(&mut tx, &old_cause, now).await?;
+        let allowances = self
             .lock_allowances(&mut tx, d.claims.iter().cloned())
             .await?;
-        let out = compute(&states)?;
+        let quotas = self.quotas_for_lines(&mut tx, &d.goods).await?;
+        let mut standing = Standing { allowances, quotas };
+        let out = compute(&standing)?;
         let revision = old.revision + 1;
+        let quota_moves = Store::decide_quota_draws(
+            &mut standing.quotas,
+            &out.lines,
+            d.declared_at,
+            &cause(&d.number, revision),
+        );
+        self.write_quota_moves(&mut tx, &quota_moves, now).await?;
         sqlx::query(&self.sql("DELETE FROM declaration_lines WHERE declaration_number = $1"))
             .bind(&d.number)
             .execute(&mut *tx)
@@ -450,8 +484,8 @@ impl Store {
                 entity_type: "declaration",
                 entity_id: &d.number,
                 action: "amend",
-                before: serde_json::json!({ "revision": old.revision, "total_fen": old.total_fen, "reversed": drawn }),
-                after: serde_json::json!({ "revision": revision, "total_fen": out.total_fen, "draws": draws_summary(&out.lines) }),
+                before: serde_json::json!({ "revision": old.revision, "total_fen": old.total_fen, "reversed": drawn, "quota_reversed": quota_reversed }),
+                after: serde_json::json!({ "revision": revision, "total_fen": out.total_fen, "draws": draws_summary(&out.lines), "quota_draws": quota_summary(&quota_moves) }),
             },
         )
         .await?;
@@ -482,6 +516,7 @@ impl Store {
         for (a, q) in &drawn {
             self.move_used(&mut tx, a, "reversal", -q, &c, now).await?;
         }
+        let quota_reversed = self.reverse_quota_draws(&mut tx, &c, now).await?;
         sqlx::query(&self.sql(
             "UPDATE declarations SET status = 'cancelled', updated_at_ms = $1 WHERE number = $2",
         ))
@@ -498,7 +533,7 @@ impl Store {
                 entity_id: number,
                 action: "cancel",
                 before: serde_json::json!({ "status": "accepted", "revision": rec.revision }),
-                after: serde_json::json!({ "status": "cancelled", "reversed": drawn }),
+                after: serde_json::json!({ "status": "cancelled", "reversed": drawn, "quota_reversed": quota_reversed }),
             },
         )
         .await?;

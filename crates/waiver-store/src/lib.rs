@@ -16,6 +16,7 @@ mod db;
 pub mod decisions;
 pub mod declarations;
 pub mod programmes;
+pub mod quotas;
 pub mod refunds;
 pub mod review;
 pub mod scenarios;

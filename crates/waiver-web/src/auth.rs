@@ -54,6 +54,12 @@ pub enum Action {
     ReadRefunds,
     /// Mark refund claims settled (customs).
     SettleRefunds,
+    /// Country quotas and their notices (public, as quota use is published).
+    ReadQuotas,
+    /// A country quota's ledger (its entries name declarations).
+    ReadQuotaLedgers,
+    /// Set country quotas and record imports counted outside Waiver.
+    ManageQuotas,
 }
 
 impl Action {
@@ -96,6 +102,9 @@ impl Action {
             Action::GenerateRefunds => "generate refund claims (officers only)",
             Action::ReadRefunds => "read refund claims",
             Action::SettleRefunds => "settle refund claims (customs only)",
+            Action::ReadQuotas => "read country quotas",
+            Action::ReadQuotaLedgers => "read quota ledgers",
+            Action::ManageQuotas => "set country quotas (officers, administrators)",
         }
     }
 }
@@ -144,6 +153,12 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
             matches!(role, Some(Role::Applicant | Role::Officer | Role::Customs))
         }
         Action::SettleRefunds => role == Some(Role::Customs),
+        Action::ReadQuotas => true,
+        Action::ReadQuotaLedgers => matches!(
+            role,
+            Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)
+        ),
+        Action::ManageQuotas => matches!(role, Some(Role::Officer | Role::Admin)),
         Action::ReadUtilisation => matches!(
             role,
             Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)

@@ -20,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use waiver_domain::amount::format_scaled;
 use waiver_domain::drawdown::{
-    assess_split, claim, AllowanceState, DeMinimis, LineMeasure, MAX_ALLOWANCE_CHARS, MAX_LINES,
+    assess_split_with, claim, AllowanceState, DeMinimis, LineMeasure, Standing,
+    MAX_ALLOWANCE_CHARS, MAX_LINES,
 };
+use waiver_domain::quota::QuotaState;
 use waiver_domain::{Fen, ParsedLine, QtyUnit, RawLine};
 use waiver_store::declarations::{
     DeclarationRecord, LineRecord, NewDeclaration, Outcome, Submitted,
@@ -223,9 +225,10 @@ fn compute(
     s: &AppState,
     p: &Parsed,
     exclusions: &[ProductExclusion],
-    allowances: &BTreeMap<String, AllowanceState>,
+    standing: &Standing,
 ) -> Result<Outcome, StoreError> {
-    let mut states = allowances.clone();
+    let mut states = standing.allowances.clone();
+    let mut quotas_drawn: Vec<Option<String>> = Vec::with_capacity(p.lines.len());
     let mut assessed = Vec::with_capacity(p.lines.len());
     // What remains of the claimed allowance right after each line drew.
     let mut remaining_after: Vec<Option<i64>> = Vec::with_capacity(p.lines.len());
@@ -268,8 +271,29 @@ fn compute(
             }
         };
         let scope_refs: Vec<&str> = scopes.iter().map(String::as_str).collect();
-        let mut a = assess_split(&s.schedule, input, covered, &scope_refs, &product_scopes)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        // A country quota the line counts against; its layer applies once it is used up.
+        let quota = standing
+            .quotas
+            .values()
+            .find(|q| q.covers(&input.code, &input.origin, at));
+        let conditions: Vec<&str> = quota
+            .filter(|q| q.surcharge_applies(at))
+            .map(|q| q.measure.as_str())
+            .into_iter()
+            .collect();
+        let mut a = assess_split_with(
+            &s.schedule,
+            input,
+            covered,
+            &scope_refs,
+            &product_scopes,
+            &conditions,
+        )
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if let Some(q) = quota {
+            a.notes.push(quota_note(q, at));
+        }
+        quotas_drawn.push(quota.map(|q| q.id.clone()));
         if let Some(r) = refusal {
             a.notes.insert(0, r.to_string());
         } else if let Some(n) = &raw.allowance {
@@ -303,12 +327,13 @@ fn compute(
         total_cny: Fen(0),
     };
     let mut records = Vec::with_capacity(assessed.len());
-    for ((((pl, unit), raw), mut a), remaining) in p
+    for (((((pl, unit), raw), mut a), remaining), quota) in p
         .lines
         .iter()
         .zip(&p.body.lines)
         .zip(assessed)
         .zip(remaining_after)
+        .zip(quotas_drawn)
     {
         a.notes.extend(dm_notes.iter().cloned());
         let allowance = raw.allowance.as_ref().map(|n| AllowanceRef {
@@ -328,6 +353,7 @@ fn compute(
             excluded_duty_fen: a.excluded_duty.0,
             vat_fen: a.vat.0,
             total_fen: a.total().0,
+            quota,
         });
         out.lines.push(DeclarationLineOut {
             line: pl.line_no,
@@ -348,6 +374,26 @@ fn compute(
         total_fen: out.total_cny.0,
         lines: records,
     })
+}
+
+/// What a line's note says of the country quota it counts against.
+fn quota_note(q: &QuotaState, at: waiver_domain::BjTime) -> String {
+    let bp = q.used_bp();
+    let used = format!("{}.{:02}%", bp / 100, bp % 100);
+    match (q.reached_at, q.surcharge_from()) {
+        (Some(r), Some(from)) if from <= at => format!(
+            "country quota {} was reached on {r} ({used} used): {} applies to lines declared from {from}",
+            q.id, q.measure
+        ),
+        (Some(r), Some(from)) => format!(
+            "country quota {} was reached on {r} ({used} used): {} applies to lines declared from {from}, not yet to this one",
+            q.id, q.measure
+        ),
+        _ => format!(
+            "counts against country quota {} ({used} used before this declaration; {} applies from the third day after it is reached)",
+            q.id, q.measure
+        ),
+    }
 }
 
 fn json_text(status: StatusCode, body: String) -> Response {
@@ -428,17 +474,22 @@ async fn record_as(
             .iter()
             .filter_map(|l| l.allowance.clone())
             .collect(),
+        goods: p
+            .lines
+            .iter()
+            .map(|(l, _)| (l.input.origin, l.input.code, l.input.declared_at))
+            .collect(),
     };
     let actor = Actor::user(user);
     let r = match amend {
         None => {
             // The store's group-commit writer runs the computation, so it owns what it needs.
             let state = s.clone();
-            let f = move |a: &BTreeMap<String, AllowanceState>| compute(&state, &p, &exclusions, a);
+            let f = move |a: &Standing| compute(&state, &p, &exclusions, a);
             s.store.submit_declaration(&actor, &d, f).await?
         }
         Some(_) => {
-            let f = |a: &BTreeMap<String, AllowanceState>| compute(s, &p, &exclusions, a);
+            let f = |a: &Standing| compute(s, &p, &exclusions, a);
             s.store.amend_declaration(&actor, &d, f).await?
         }
     };

@@ -14,6 +14,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod quotas;
 pub mod refunds;
 pub mod review;
 pub mod scenarios;
@@ -167,6 +168,12 @@ pub fn router(state: AppState) -> Router {
         .route("/declarations/{number}/cancel", post(declarations::cancel))
         .route("/declarations/{number}/amend", post(declarations::amend))
         .route("/reports/utilisation", get(declarations::utilisation))
+        .route("/quotas", get(quotas::list).post(quotas::create))
+        .route("/quotas/{measure}/{origin}/{year}", get(quotas::get))
+        .route(
+            "/quotas/{measure}/{origin}/{year}/imports",
+            post(quotas::record_imports),
+        )
         .route("/refunds", get(refunds::list))
         .route("/refunds/generate", post(refunds::generate))
         .route("/refunds/{id}/settle", post(refunds::settle))

@@ -278,6 +278,31 @@ async fn every_role_on_every_endpoint(app: &App) {
             none.clone(),
             [401, 403, 403, 403, 404, 403, 403],
         ),
+        ("GET", "/api/v1/quotas".into(), none.clone(), [200; 7]),
+        (
+            "GET",
+            "/api/v1/quotas/SG-2026-beef/US/2026".into(),
+            none.clone(),
+            [404; 7],
+        ),
+        (
+            "POST",
+            "/api/v1/quotas".into(),
+            Some(r#"{"measure":"SG-2026-beef","origin":"US","year":2026,"quota":"164000","unit":"t"}"#.into()),
+            [401, 403, 403, 201, 403, 403, 409],
+        ),
+        (
+            "POST",
+            "/api/v1/quotas/SG-2026-beef/US/2026/imports".into(),
+            Some(r#"{"quantity":"10","unit":"t","declared_at":"2026-02-01","source":"customs statistics"}"#.into()),
+            [401, 403, 403, 201, 403, 403, 201],
+        ),
+        (
+            "GET",
+            "/api/v1/quotas/SG-2026-beef/US/2026".into(),
+            none.clone(),
+            [200; 7],
+        ),
         // Five wrong passwords for one username lock it: the sixth attempt is refused.
         (
             "POST",

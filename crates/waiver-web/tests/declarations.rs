@@ -720,7 +720,307 @@ async fn the_purchase_plan_is_compared_with_imports_per_month(app: &App) {
     );
 }
 
+fn beef(n: u32, tonnes: &str, origin: &str) -> Value {
+    json!({"line": n, "code": "02023000", "origin": origin, "quantity": tonnes, "unit": "t",
+        "customs_value": "50000", "currency": "USD"})
+}
+
+async fn quota(app: &App, who: Role) -> Value {
+    let (s, q) = app
+        .call(
+            "GET",
+            "/api/v1/quotas/SG-2026-beef/US/2026",
+            (who != Role::Expert).then(|| app.token(who)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{q}");
+    q
+}
+
+fn has_measure(line: &Value, id: &str) -> bool {
+    line["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["id"] == id)
+}
+
+async fn the_country_quota_is_drawn_by_origin_and_line_with_notices_and_the_surcharge(app: &App) {
+    let officer = app.token(Role::Officer).to_owned();
+    let create = |body: &'static str| {
+        let officer = officer.clone();
+        async move {
+            app.call("POST", "/api/v1/quotas", Some(&officer), Some(body))
+                .await
+        }
+    };
+    // Only a conditional measure, its origin and a year it covers make a quota.
+    for (body, field) in [
+        (
+            r#"{"measure":"L301-1-beef","origin":"US","year":2026,"quota":"100","unit":"t"}"#,
+            "measure",
+        ),
+        (
+            r#"{"measure":"SG-2026-beef","origin":"US","year":2031,"quota":"100","unit":"t"}"#,
+            "year",
+        ),
+        (
+            r#"{"measure":"SG-2026-beef","origin":"USA","year":2026,"quota":"100","unit":"t"}"#,
+            "origin",
+        ),
+        (
+            r#"{"measure":"SG-2026-beef","origin":"US","year":2026,"quota":"-5","unit":"t"}"#,
+            "quota",
+        ),
+    ] {
+        let (s, e) = create(body).await;
+        assert_eq!(
+            (s.as_u16(), e["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{e}"
+        );
+    }
+    let (s, q) =
+        create(r#"{"measure":"SG-2026-beef","origin":"US","year":2026,"quota":"100","unit":"t"}"#)
+            .await;
+    assert_eq!(s, 201, "{q}");
+    assert_eq!(
+        (
+            q["id"].as_str(),
+            q["quota_t"].as_str(),
+            q["surcharge"].as_str()
+        ),
+        (Some("SG-2026-beef/US/2026"), Some("100"), Some("55%"))
+    );
+    assert_eq!(q["goods"], json!(["0201", "0202"]));
+    let (s, _) =
+        create(r#"{"measure":"SG-2026-beef","origin":"US","year":2026,"quota":"100","unit":"t"}"#)
+            .await;
+    assert_eq!(s, 409);
+
+    // 45 t of U.S. beef count; Australian beef and U.S. soybeans do not.
+    let (s, a) = declare(
+        app,
+        &declaration(
+            "Q-1",
+            HOLDER,
+            "2026-03-01",
+            vec![
+                beef(1, "45", "US"),
+                beef(2, "30", "AU"),
+                line(3, "500", None),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let notes = a["lines"][0]["notes"].to_string();
+    assert!(
+        notes.contains("counts against country quota SG-2026-beef/US/2026"),
+        "{a}"
+    );
+    assert!(
+        !a["lines"][1]["notes"].to_string().contains("country quota"),
+        "{a}"
+    );
+    assert!(!has_measure(&a["lines"][0], "SG-2026-beef"), "{a}");
+    let q = quota(app, Role::Analyst).await;
+    assert_eq!(
+        (q["used_t"].as_str(), q["notices"].as_array().map(Vec::len)),
+        (Some("45"), Some(0)),
+        "{q}"
+    );
+
+    let (s, _) = declare(
+        app,
+        &declaration("Q-2", HOLDER, "2026-03-02", vec![beef(1, "10", "US")]),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let q = quota(app, Role::Customs).await;
+    assert_eq!(q["notices"][0]["threshold_pct"], 50, "{q}");
+    assert_eq!(q["used_pct"], "55.00");
+
+    // Eight clients at once (the group-commit writer decides them against the quota in memory).
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let app_state = app.state.clone();
+        let token = app.token(Role::Customs).to_owned();
+        set.spawn(async move {
+            let body = declaration(
+                &format!("Q-C{i}"),
+                HOLDER,
+                "2026-03-10T09:00",
+                vec![beef(1, "5", "US")],
+            );
+            let req = axum::http::Request::builder()
+                .method("POST")
+                .uri("/api/v1/declarations")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            tower::ServiceExt::oneshot(waiver_web::router(app_state), req)
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        assert_eq!(r.unwrap(), 201);
+    }
+    let q = quota(app, Role::Officer).await;
+    assert_eq!(
+        (q["used_t"].as_str(), q["reached_at"].is_null()),
+        (Some("95"), true),
+        "{q}"
+    );
+    assert_eq!(q["notices"][1]["threshold_pct"], 80, "{q}");
+
+    // The draw that reaches the quota dates it; the layer applies from the third day after.
+    let (s, a) = declare(
+        app,
+        &declaration("Q-4", HOLDER, "2026-03-10T16:00", vec![beef(1, "10", "US")]),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let q = quota(app, Role::Officer).await;
+    assert_eq!(q["reached_at"], "2026-03-10T16:00:00+08:00", "{q}");
+    assert_eq!(q["surcharge_from"], "2026-03-13T00:00:00+08:00", "{q}");
+    assert_eq!(q["notices"][2]["threshold_pct"], 100, "{q}");
+    assert_eq!(q["remaining_t"], "0");
+    let (_, before) = declare(
+        app,
+        &declaration("Q-5", HOLDER, "2026-03-12T23:59", vec![beef(1, "1", "US")]),
+    )
+    .await;
+    assert!(
+        !has_measure(&before["lines"][0], "SG-2026-beef"),
+        "{before}"
+    );
+    assert!(
+        before["lines"][0]["notes"]
+            .to_string()
+            .contains("not yet to this one"),
+        "{before}"
+    );
+    let (_, after) = declare(
+        app,
+        &declaration("Q-6", HOLDER, "2026-03-13", vec![beef(1, "1", "US")]),
+    )
+    .await;
+    assert!(has_measure(&after["lines"][0], "SG-2026-beef"), "{after}");
+    // 1 t at USD 50 000 ⇒ the 55% layer adds to the additional duty the day before had.
+    let add = |v: &Value| {
+        v["lines"][0]["additional_duty_cny"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert!(
+        add(&after) > add(&before) + 50_000.0 * 6.0 * 0.55,
+        "{before} {after}"
+    );
+    let (_, au) = declare(
+        app,
+        &declaration("Q-7", HOLDER, "2026-03-20", vec![beef(1, "1", "AU")]),
+    )
+    .await;
+    assert!(!has_measure(&au["lines"][0], "SG-2026-beef"), "{au}");
+
+    // Cancelling the declaration that reached it takes the quota back under: no longer reached.
+    let (s, c) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/Q-4/cancel",
+            Some(app.token(Role::Customs)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let q = quota(app, Role::Analyst).await;
+    assert_eq!(
+        (q["used_t"].as_str(), q["reached_at"].is_null()),
+        (Some("97"), true),
+        "{q}"
+    );
+    let kinds: Vec<&str> = q["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"grant"));
+    assert_eq!(kinds.last(), Some(&"reversal"));
+    assert_eq!(kinds.iter().filter(|k| **k == "draw").count(), 13, "{q}");
+    // The public sees use and notices, not the ledger (its causes name declarations).
+    let public = quota(app, Role::Expert).await;
+    assert!(public.get("entries").is_none(), "{public}");
+    let (s, list) = app.call("GET", "/api/v1/quotas", None, None).await;
+    assert_eq!(
+        (s.as_u16(), list["items"][0]["used_t"].as_str()),
+        (200, Some("97")),
+        "{list}"
+    );
+
+    // An amendment moves the quota with it.
+    let (s, a) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/Q-2/amend",
+            Some(app.token(Role::Customs)),
+            Some(&declaration(
+                "Q-2",
+                HOLDER,
+                "2026-03-02",
+                vec![beef(1, "2", "US")],
+            )),
+        )
+        .await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(quota(app, Role::Analyst).await["used_t"], "89");
+
+    // Imports counted outside Waiver reach it again, dated; only inside the quota's year.
+    let imports = |body: &'static str| {
+        let officer = officer.clone();
+        async move {
+            app.call(
+                "POST",
+                "/api/v1/quotas/SG-2026-beef/US/2026/imports",
+                Some(&officer),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (s, e) = imports(
+        r#"{"quantity":"20","unit":"t","declared_at":"2027-01-02","source":"customs statistics"}"#,
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), e["error"]["field"].as_str()),
+        (422, Some("declared_at")),
+        "{e}"
+    );
+    let (s, q) = imports(r#"{"quantity":"20","unit":"t","declared_at":"2026-04-30","source":"customs statistics, April"}"#).await;
+    assert_eq!(s, 201, "{q}");
+    assert_eq!(
+        (q["used_t"].as_str(), q["reached_at"].as_str()),
+        (Some("109"), Some("2026-04-30T00:00:00+08:00")),
+        "{q}"
+    );
+
+    for c in app.state.store.quota_checks().await.unwrap() {
+        assert_eq!(c.used_g, c.entries_used_g, "{c:?}");
+    }
+    ledgers_balance(app).await;
+}
+
 both!(
+    the_country_quota_is_drawn_by_origin_and_line_with_notices_and_the_surcharge,
     the_purchase_plan_is_compared_with_imports_per_month,
     a_reversal_is_allowed_after_the_grant_was_lowered,
     identical_sends_race_to_one_draw_and_utilisation_reports_it,

@@ -291,6 +291,10 @@ fn compute(
         )
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
         if let Some(q) = quota {
+            // The quota's own note replaces the engine's generic one on its measure.
+            let generic = format!("{} (", q.measure);
+            a.notes
+                .retain(|n| !(n.starts_with(&generic) && n.contains("condition holds")));
             a.notes.push(quota_note(q, at));
         }
         quotas_drawn.push(quota.map(|q| q.id.clone()));

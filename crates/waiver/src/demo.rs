@@ -876,3 +876,81 @@ pub async fn seed_declarations(state: &waiver_web::AppState) -> anyhow::Result<(
         .await?;
     Ok(())
 }
+
+/// The demo's country quota (issue 5 item 8): the U.S. 2026 beef quota under SG-2026-beef at
+/// the 164 000 t reported (single weak source, see `../shared/data`), imports to the end of
+/// October recorded from customs statistics (an illustrative figure, labelled so), and three
+/// declarations of U.S. beef through the declaration path: the quota stands near 80%, past its
+/// 50% notice, so one more large declaration gives the 80% notice. Does nothing if it exists.
+pub async fn seed_quota(state: &waiver_web::AppState) -> anyhow::Result<()> {
+    let store = &state.store;
+    let measure = "SG-2026-beef";
+    let id =
+        waiver_domain::quota::quota_id(measure, waiver_domain::CountryCode::parse("US")?, 2026);
+    if store.quota(&id).await?.is_some() {
+        return Ok(());
+    }
+    let m = state
+        .schedule
+        .measure(measure)
+        .with_context(|| format!("demo: the schedule has no {measure}"))?;
+    let waiver_domain::schedule::GoodsSelector::Codes(goods) = &m.goods else {
+        anyhow::bail!("demo: {measure} names no tariff lines");
+    };
+    let officer = Actor::user("officer.zhang");
+    store
+        .create_quota(
+            &officer,
+            &waiver_store::quotas::NewQuota {
+                measure: measure.into(),
+                origin: waiver_domain::CountryCode::parse("US")?,
+                goods: goods.clone(),
+                year: 2026,
+                quota_g: 164_000 * 1_000_000,
+            },
+        )
+        .await?;
+    store
+        .record_quota_imports(
+            &officer,
+            &id,
+            130_000 * 1_000_000,
+            waiver_domain::BjTime::parse_instant("2026-10-31")?,
+            "imports recorded: customs statistics January-October 2026 (illustrative demo figure, not sourced)",
+        )
+        .await?;
+    let customs = "customs.qingdao";
+    for (number, at, lines) in [
+        (
+            "DEMO-2026-0101",
+            "2026-11-03T10:00",
+            vec![
+                (1, "02023000", 25, 225_000, None),
+                (2, "02023000", 25, 225_000, None),
+            ],
+        ),
+        (
+            "DEMO-2026-0102",
+            "2026-11-12T14:30",
+            vec![(1, "02023000", 20, 190_000, None)],
+        ),
+        (
+            "DEMO-2026-0103",
+            "2026-11-24T09:15",
+            vec![
+                (1, "02023000", 25, 230_000, None),
+                (2, "02023000", 25, 230_000, None),
+                (3, "02023000", 25, 230_000, None),
+            ],
+        ),
+    ] {
+        waiver_web::declarations::declare_as(
+            state,
+            customs,
+            demo_declaration(number, "3700HS0001", at, lines),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo declaration {number}: {}", e.message))?;
+    }
+    Ok(())
+}

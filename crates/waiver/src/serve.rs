@@ -30,6 +30,7 @@ pub async fn run(schedule: Schedule, a: ServeArgs) -> anyhow::Result<ExitCode> {
     if a.demo {
         let fresh = demo::seed(&store).await?;
         demo::seed_declarations(&state).await?;
+        demo::seed_quota(&state).await?;
         println!(
             "{}",
             if fresh {

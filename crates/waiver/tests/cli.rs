@@ -429,6 +429,15 @@ fn serve_demo_seeds_an_empty_database_and_answers() {
         policy.contains("\"version\":3") && policy.contains("\"affected\":3"),
         "{policy}"
     );
+    // The U.S. 2026 beef quota stands near 80%, past its 50% notice.
+    let quotas = http_get(&addr, "/api/v1/quotas");
+    assert!(
+        quotas.contains("\"id\":\"SG-2026-beef/US/2026\"")
+            && quotas.contains("\"used_pct\":\"79.35\"")
+            && quotas.contains("\"threshold_pct\":50")
+            && !quotas.contains("\"threshold_pct\":80"),
+        "{quotas}"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     // The demo seeded applications in every state reached so far, and the audit chain verifies.

@@ -207,30 +207,31 @@ impl Store {
                 }
             };
             // Apply its draws to the in-memory balances, refusing any overdraw (the backstop
-            // the one-declaration path has in its conditional UPDATE).
-            let mut next = states.clone();
-            let mut refused = None;
+            // the one-declaration path has in its conditional UPDATE). Only the allowances it
+            // draws on are touched: the batch's map is never copied per declaration.
+            let mut want: BTreeMap<&str, i64> = BTreeMap::new();
             for l in &outcome.lines {
                 if let (Some(a), true) = (&l.allowance, l.covered_g > 0) {
-                    match next.get_mut(a) {
-                        Some(s)
-                            if ceilings
-                                .get(a)
-                                .is_some_and(|c| s.used_g + l.covered_g <= *c) =>
-                        {
-                            s.used_g += l.covered_g
-                        }
-                        _ => refused = Some(a.clone()),
-                    }
+                    *want.entry(a.as_str()).or_default() += l.covered_g;
                 }
             }
-            if let Some(a) = refused {
+            let refused = want.iter().find(|(a, g)| {
+                !states
+                    .get(**a)
+                    .zip(ceilings.get(**a))
+                    .is_some_and(|(s, c)| s.used_g + **g <= *c)
+            });
+            if let Some((a, _)) = refused {
                 results.push(Some(Err(StoreError::Conflict(format!(
                     "allowance {a}: draw refused, it would pass granted + tolerance"
                 )))));
                 continue;
             }
-            states = next;
+            for (a, g) in want {
+                if let Some(s) = states.get_mut(a) {
+                    s.used_g += g;
+                }
+            }
             let moves = Store::decide_quota_draws(
                 &mut quotas,
                 &outcome.lines,

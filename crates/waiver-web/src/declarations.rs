@@ -227,7 +227,14 @@ fn compute(
     exclusions: &[ProductExclusion],
     standing: &Standing,
 ) -> Result<Outcome, StoreError> {
-    let mut states = standing.allowances.clone();
+    // Only the allowances this declaration claims (the writer's map holds the whole batch's).
+    let mut states: BTreeMap<String, AllowanceState> = p
+        .body
+        .lines
+        .iter()
+        .filter_map(|l| l.allowance.as_ref())
+        .filter_map(|n| standing.allowances.get(n).map(|a| (n.clone(), a.clone())))
+        .collect();
     let mut quotas_drawn: Vec<Option<String>> = Vec::with_capacity(p.lines.len());
     let mut assessed = Vec::with_capacity(p.lines.len());
     // What remains of the claimed allowance right after each line drew.

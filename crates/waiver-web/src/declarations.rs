@@ -618,34 +618,15 @@ pub async fn plan(
         .filter(|a| scope.as_ref().is_none_or(|h| h.contains(&a.holder)))
         .ok_or_else(|| ApiError::not_found(format!("no allowance {number} that you may see")))?;
     let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
-    let mut months: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    if let Some(app) = s.store.application(&a.application).await? {
-        for m in &app.spec.monthly_plan {
-            let g = waiver_domain::Quantity::parse(&m.quantity, unit).map_or(0, |q| q.grams);
-            months.entry(m.month.clone()).or_default().0 += g;
-        }
-    }
-    for (m, g) in s.store.imports_by_month(&a.number).await? {
-        months.entry(m).or_default().1 += g;
-    }
-    let reports: BTreeMap<String, i64> = s
-        .store
-        .purchase_reports(&a.number)
+    let rows: Vec<PlanRow> = crate::plan::plan_vs_imports(&s.store, &a, unit)
         .await?
         .into_iter()
-        .map(|r| (r.month, r.quantity_g))
-        .collect();
-    for m in reports.keys() {
-        months.entry(m.clone()).or_default();
-    }
-    let rows: Vec<PlanRow> = months
-        .into_iter()
-        .map(|(month, (planned, imported))| PlanRow {
-            planned: in_unit(planned, unit),
-            imported: in_unit(imported, unit),
-            difference: in_unit(imported - planned, unit),
-            reported: reports.get(&month).map(|g| in_unit(*g, unit)),
-            month,
+        .map(|m| PlanRow {
+            planned: in_unit(m.planned_g, unit),
+            imported: in_unit(m.imported_g, unit),
+            difference: in_unit(m.imported_g - m.planned_g, unit),
+            reported: m.reported_g.map(|g| in_unit(g, unit)),
+            month: m.month,
         })
         .collect();
     if f.format.as_deref() != Some("csv") {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod plan;
 pub mod refunds;
 pub mod review;
 pub mod scenarios;

@@ -951,7 +951,8 @@ async fn every_role_on_every_page(app: &App) {
         ("/queue", [401, 403, 200, 403, 403, 403, 403]),
         ("/declarations/new", [401, 403, 403, 403, 200, 403, 403]),
         ("/declarations/csv", [401, 403, 403, 403, 200, 403, 403]),
-        ("/utilisation", [401, 403, 403, 200, 200, 200, 200]),
+        // Public: aggregates only (PRODUCT.md, analyst / public).
+        ("/utilisation", [200; 7]),
         // Officers and administrators have no enterprise of their own.
         ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
         (
@@ -1485,7 +1486,171 @@ async fn customs_declares_a_csv_and_every_row_is_accounted_for(app: &App) {
     assert!(html.contains("no `declared_at` column"), "{html}");
 }
 
+/// The allowance page compares the monthly plan with imports (chart and table); utilisation is
+/// public, aggregates only, with the duty-forgone chart; the SLA page charts open applications
+/// by age. Both languages.
+async fn plan_against_imports_public_utilisation_and_sla_ages(app: &App) {
+    waiver_store::testing::seed_allowance(
+        &app.state.store,
+        "WVR-2020-000904",
+        "3700HS0001",
+        "12019010",
+        60_000 * 1_000_000,
+        0,
+        (
+            waiver_domain::BjTime::parse_instant("2020-03-01").unwrap(),
+            waiver_domain::BjTime::parse_instant("2021-03-01").unwrap(),
+        ),
+        &["l301"],
+    )
+    .await
+    .unwrap();
+    let spec = common::application_json("3700HS0001", "12019010");
+    app.state
+        .store
+        .execute_raw(&format!(
+            "UPDATE applications SET spec = '{spec}' WHERE number = 'APP-WVR-2020-000904'"
+        ))
+        .await
+        .unwrap();
+    let csrf = "c".repeat(64);
+    let session = |name: &'static str| {
+        let csrf = csrf.clone();
+        async move {
+            let u = app.state.store.user(name).await.unwrap().unwrap();
+            let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+            format!("waiver_session={t}; waiver_csrf={csrf}")
+        }
+    };
+    let customs = session("user.customs").await;
+    let applicant = session("user.applicant").await;
+    let analyst = session("user.analyst").await;
+    let officer = session("user.officer").await;
+    // 25 000 t in April, 1 000 t in June.
+    for (n, at, t) in [
+        ("PL-1", "2020-04-03", "25000"),
+        ("PL-2", "2020-06-01", "1000"),
+    ] {
+        let (st, _, html) = send(
+            app,
+            "POST",
+            "/declarations/new",
+            &[("cookie", &customs)],
+            Some(&form(&[
+                ("csrf", &csrf),
+                ("number", n),
+                ("importer", "3700HS0001"),
+                ("declared_at", at),
+                ("l1_code", "12019010"),
+                ("l1_origin", "US"),
+                ("l1_quantity", t),
+                ("l1_unit", "t"),
+                ("l1_value", "4000000"),
+                ("l1_currency", "USD"),
+                ("l1_allowance", "WVR-2020-000904"),
+            ])),
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{html}");
+    }
+    let (st, _, html) = send(
+        app,
+        "GET",
+        "/allowances/WVR-2020-000904",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    check_page(&html, "en");
+    for s in [
+        "Purchase plan and imports per month",
+        // The chart: an image with a name and a text alternative, bars per month.
+        "role=\"img\" aria-label=\"Planned, imported and reported quantities per month\"",
+        "<desc>The table below gives the same figures.</desc>",
+        "class=\"planned\"",
+        "class=\"imported\"",
+        "30,000 t",
+        "25,000 t",
+        // The table: April planned 30 000, imported 25 000, −5 000; May −30 000; June +1 000.
+        "<td>2020-04</td><td class=\"num\">30,000</td><td class=\"num\">25,000</td><td class=\"num\">-5,000</td>",
+        "<td>2020-05</td><td class=\"num\">30,000</td><td class=\"num\">0</td><td class=\"num\">-30,000</td>",
+        "<td>2020-06</td><td class=\"num\">0</td><td class=\"num\">1,000</td><td class=\"num\">1,000</td>",
+        "/api/v1/allowances/WVR-2020-000904/plan?format=csv",
+    ] {
+        assert!(html.contains(s), "{s} in {html}");
+    }
+    let (_, _, zh) = send(
+        app,
+        "GET",
+        "/allowances/WVR-2020-000904?lang=zh",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    check_page(&zh, "zh-Hans");
+    assert!(
+        zh.contains("每月采购计划与实际进口") && zh.contains("30,000 t"),
+        "{zh}"
+    );
+    // Utilisation without signing in: aggregates, the duty-forgone chart, no importer and no
+    // allowance named, no link to the (signed-in) API report.
+    let a = app
+        .state
+        .store
+        .utilisation(waiver_domain::BjTime::parse_instant("2026-01-01").unwrap())
+        .await
+        .unwrap();
+    let april = a
+        .iter()
+        .find(|u| u.month.as_deref() == Some("2020-04"))
+        .unwrap();
+    assert!(april.duty_forgone_fen > 0);
+    let april_cny = waiver_domain::Fen(april.duty_forgone_fen).to_string();
+    for (lang, tag, unit) in [("en", "en", "CNY"), ("zh", "zh-Hans", "元")] {
+        let (st, _, html) = send(app, "GET", &format!("/utilisation?lang={lang}"), &[], None).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        check_page(&html, tag);
+        assert!(html.contains("class=\"forgone\""), "{html}");
+        let (int, frac) = april_cny.split_once('.').unwrap();
+        let grouped = waiver_web::ui::i18n::Lang::En.number(int);
+        assert!(
+            html.contains(&format!("{grouped}.{frac} {unit}")),
+            "{grouped}.{frac} {unit} in {html}"
+        );
+        for secret in [
+            "3700HS0001",
+            "WVR-2020-000904",
+            "PL-1",
+            "reports/utilisation",
+        ] {
+            assert!(!html.contains(secret), "{secret} in {html}");
+        }
+    }
+    let (_, _, html) = send(app, "GET", "/utilisation", &[("cookie", &analyst)], None).await;
+    assert!(
+        html.contains("/api/v1/reports/utilisation?format=csv"),
+        "{html}"
+    );
+    // The SLA page charts open applications by age, every band shown.
+    for (lang, tag, band) in [("en", "en", "0–7 days"), ("zh", "zh-Hans", "0–7 天")] {
+        let (st, _, html) = send(
+            app,
+            "GET",
+            &format!("/programmes/CN-2020-MKT/sla?lang={lang}"),
+            &[("cookie", &officer)],
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, tag);
+        assert!(html.contains(band), "{band} in {html}");
+        assert_eq!(html.matches("<svg class=\"chart\"").count(), 2, "{html}");
+    }
+}
+
 both!(
+    plan_against_imports_public_utilisation_and_sla_ages,
     customs_declares_a_csv_and_every_row_is_accounted_for,
     scenario_and_landed_pages_and_the_aid_panel,
     customs_declares_through_the_form_and_the_holder_sees_the_balance_drop,

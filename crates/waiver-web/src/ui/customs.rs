@@ -3,7 +3,7 @@
 //! line by line, and cancellation. Every rule is the API's: the form builds a
 //! [`DeclarationIn`] and hands it to [`crate::declarations::record_answer`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::header::LOCATION;
@@ -13,8 +13,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use serde_json::Value;
+use waiver_domain::QtyUnit;
 
-use super::layout::{page, Ctx};
+use super::layout::{bar_chart, page, Bar, Ctx};
 use super::{csrf_ok, ctx, expired, may, not_found, refused, respond, urlencode, LangQuery};
 use crate::auth::{Action, Caller};
 use crate::declarations::{DeclarationIn, DeclarationLineIn};
@@ -610,7 +611,10 @@ async fn cancel(
 }
 
 /// Utilisation per programme: a chart of granted, used and unused per tariff line (whole life)
-/// and used per month, with the duty forgone; the same figures as `/api/v1/reports/utilisation`.
+/// and used per month, and a chart of the duty forgone per month; the same figures as
+/// `/api/v1/reports/utilisation`. Public (PRODUCT.md: utilisation statistics are for analysts
+/// and the public): the figures are aggregates per programme, line and month and name no
+/// importer and no allowance; the CSV link (the API report) is for the roles that may read it.
 async fn utilisation(
     State(s): State<AppState>,
     caller: Result<Caller, crate::error::ApiError>,
@@ -618,7 +622,7 @@ async fn utilisation(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let c = ctx(caller, &headers, q.lang.as_deref(), "/utilisation".into()).await;
-    if !may(&c, Action::ReadUtilisation) {
+    if !may(&c, Action::ReadPublic) {
         return refused(&c);
     }
     let items = match s.store.utilisation(crate::applications::now()).await {
@@ -632,29 +636,77 @@ async fn utilisation(
             .number(&waiver_domain::amount::format_scaled(i128::from(g), 6, 0))
     };
     let cny = |f: i64| c.lang.number(&waiver_domain::Fen(f).to_string());
+    // Duty forgone per programme and month, summed over the programme's lines.
+    let mut forgone: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
+    for u in &items {
+        if let Some(m) = u.month.as_deref() {
+            *forgone
+                .entry(u.programme.as_str())
+                .or_default()
+                .entry(m)
+                .or_default() += u.duty_forgone_fen;
+        }
+    }
+    let forgone_chart = |p: &str| {
+        let groups: Vec<(String, Vec<Bar>)> = forgone
+            .get(p)
+            .map(|months| {
+                months
+                    .iter()
+                    .map(|(m, f)| {
+                        let bar = Bar {
+                            class: "forgone",
+                            value: *f,
+                            text: format!("{} {}", cny(*f), c.t("unit.cny")),
+                        };
+                        ((*m).to_owned(), vec![bar])
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (groups.is_empty(), {
+            let label = format!("{} — {p}", c.t("util.forgone_chart"));
+            bar_chart(&label, &c.t("chart.desc_table"), &groups)
+        })
+    };
     let body = html! {
-        p { a href="/api/v1/reports/utilisation?format=csv" download { (c.t("util.csv")) } }
+        p.hint { (c.t("util.public")) }
+        @if may(&c, Action::ReadUtilisation) {
+            p { a href="/api/v1/reports/utilisation?format=csv" download { (c.t("util.csv")) } }
+        }
         @if programmes.is_empty() { p { (c.t("util.none")) } }
         @for p in &programmes {
             @let rows: Vec<_> = items.iter().filter(|u| u.programme == *p).collect();
             @let max = rows.iter().map(|u| u.granted_g.max(u.used_g)).max().unwrap_or(1).max(1);
             @let w = |g: i64| (i128::from(g.max(0)) * 60 / i128::from(max)).to_string();
             h2 { (p) }
-            svg.chart viewBox=(format!("0 0 100 {}", rows.len() * 6 + 1)) role="img" aria-label=(format!("{} — {p}", c.t("util.chart"))) {
-                @for (i, u) in rows.iter().enumerate() {
-                    @let y = i * 6;
-                    text x="0" y=(y + 4) font-size="3" { (u.line) " " (u.month.as_deref().unwrap_or("")) }
-                    @if u.month.is_none() {
-                        rect.granted x="35" y=(y + 1) width=(w(u.granted_g)) height="1.3" {}
+            div.charts {
+                figure {
+                    svg.chart viewBox=(format!("0 0 100 {}", rows.len() * 6 + 1)) role="img" aria-label=(format!("{} — {p}", c.t("util.chart"))) {
+                        title { (c.t("util.chart")) " — " (p) }
+                        desc { (c.t("chart.desc_table")) }
+                        @for (i, u) in rows.iter().enumerate() {
+                            @let y = i * 6;
+                            text x="0" y=(y + 4) font-size="3" { (u.line) " " (u.month.as_deref().unwrap_or("")) }
+                            @if u.month.is_none() {
+                                rect.granted x="35" y=(y + 1) width=(w(u.granted_g)) height="1.3" {}
+                            }
+                            rect.used x="35" y=(format!("{}.5", y + 2)) width=(w(u.used_g)) height="1.3" {}
+                            @if u.month.is_none() {
+                                rect.unused x="35" y=(y + 4) width=(w(u.unused_g)) height="1.3" {}
+                            }
+                        }
                     }
-                    rect.used x="35" y=(format!("{}.5", y + 2)) width=(w(u.used_g)) height="1.3" {}
-                    @if u.month.is_none() {
-                        rect.unused x="35" y=(y + 4) width=(w(u.unused_g)) height="1.3" {}
-                    }
+                    figcaption.legend { (c.t("util.legend")) }
+                }
+                @let (no_forgone, chart) = forgone_chart(p);
+                figure {
+                    @if no_forgone { p { (c.t("util.forgone_none")) } } @else { (chart) }
+                    figcaption.legend { (c.t("util.forgone_legend")) }
                 }
             }
-            p.legend { (c.t("util.legend")) }
             table {
+                caption { (c.t("util.table")) " — " (p) }
                 thead { tr {
                     th scope="col" { (c.t("apps.line")) } th scope="col" { (c.t("util.month")) }
                     th.num scope="col" { (c.t("util.granted")) } th.num scope="col" { (c.t("util.used")) }
@@ -675,6 +727,73 @@ async fn utilisation(
     };
     let title = c.t("util.title");
     respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+/// The holder's monthly purchase plan against actual imports (and what purchase reports say
+/// was bought), as a chart and a table; the same figures as `/api/v1/allowances/{number}/plan`.
+pub(crate) async fn plan_panel(
+    s: &AppState,
+    c: &Ctx,
+    a: &waiver_store::Allowance,
+) -> Result<Markup, waiver_store::StoreError> {
+    let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
+    let months = crate::plan::plan_vs_imports(&s.store, a, unit).await?;
+    let q = |g: i64| {
+        c.lang.number(&waiver_domain::amount::format_scaled(
+            i128::from(g),
+            unit.grams().ilog10(),
+            0,
+        ))
+    };
+    let with_unit = |g: i64| format!("{} {}", q(g), unit.as_str());
+    let groups: Vec<(String, Vec<Bar>)> = months
+        .iter()
+        .map(|m| {
+            let mut bars = vec![
+                Bar {
+                    class: "planned",
+                    value: m.planned_g,
+                    text: with_unit(m.planned_g),
+                },
+                Bar {
+                    class: "imported",
+                    value: m.imported_g,
+                    text: with_unit(m.imported_g),
+                },
+            ];
+            if let Some(r) = m.reported_g {
+                bars.push(Bar {
+                    class: "reported",
+                    value: r,
+                    text: with_unit(r),
+                });
+            }
+            (m.month.clone(), bars)
+        })
+        .collect();
+    Ok(html! {
+        h2 id="plan" { (c.t("plan.title")) }
+        @if months.is_empty() { p { (c.t("plan.none")) } } @else {
+            figure {
+                (bar_chart(&c.t("plan.chart"), &c.t("chart.desc_table"), &groups))
+                figcaption.legend { (c.t("plan.legend")) }
+            }
+            table {
+                caption { (c.t("plan.table")) " (" (unit.as_str()) ")" }
+                thead { tr {
+                    th scope="col" { (c.t("util.month")) } th.num scope="col" { (c.t("plan.planned")) }
+                    th.num scope="col" { (c.t("plan.imported")) } th.num scope="col" { (c.t("plan.difference")) }
+                    th.num scope="col" { (c.t("plan.reported")) }
+                } }
+                tbody { @for m in &months { tr {
+                    td { (m.month) } td.num { (q(m.planned_g)) } td.num { (q(m.imported_g)) }
+                    td.num { (q(m.imported_g - m.planned_g)) }
+                    td.num { (m.reported_g.map_or_else(|| "–".to_owned(), q)) }
+                } } }
+            }
+            p { a href=(format!("/api/v1/allowances/{}/plan?format=csv", urlencode(&a.number))) download { (c.t("util.csv")) } }
+        }
+    })
 }
 
 /// An applicant files a monthly purchase report from the allowance page.

@@ -1486,6 +1486,256 @@ async fn customs_declares_a_csv_and_every_row_is_accounted_for(app: &App) {
     assert!(html.contains("no `declared_at` column"), "{html}");
 }
 
+/// A `multipart/form-data` body: (field name, file name, content) per part.
+fn multipart(boundary: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, file, content) in parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => out.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes(),
+            ),
+            None => out.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        out.extend_from_slice(content);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
+/// Posts a multipart body (the CSV page's form) with the cookie.
+async fn send_multipart(
+    app: &App,
+    uri: &str,
+    cookie: &str,
+    boundary: &str,
+    body: Vec<u8>,
+) -> (StatusCode, String) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("cookie", cookie)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let resp = router(app.state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// Customs uploads a CSV file (multipart, the page's real form): the same limits and the same
+/// "every row accounted for" answer as the paste box; the file wins over the box; the token is
+/// read from the multipart form; the wrong role, a wrong token, a file over the limit and a
+/// file that is not UTF-8 record nothing.
+async fn customs_uploads_a_csv_file_and_every_row_is_accounted_for(app: &App) {
+    waiver_store::testing::seed_allowance(
+        &app.state.store,
+        "WVR-2020-000903",
+        "3700HS0001",
+        "12019010",
+        100 * 1_000_000,
+        0,
+        (
+            waiver_domain::BjTime::parse_instant("2020-03-01").unwrap(),
+            waiver_domain::BjTime::parse_instant("2021-03-01").unwrap(),
+        ),
+        &["l301"],
+    )
+    .await
+    .unwrap();
+    let csrf = "d".repeat(64);
+    let session = |name: &'static str| {
+        let csrf = csrf.clone();
+        async move {
+            let u = app.state.store.user(name).await.unwrap().unwrap();
+            let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+            format!("waiver_session={t}; waiver_csrf={csrf}")
+        }
+    };
+    let customs = session("user.customs").await;
+    let applicant = session("user.applicant").await;
+    // The page's form is multipart with a labelled file field, in both languages.
+    for (lang, tag) in [("en", "en"), ("zh", "zh-Hans")] {
+        let (st, _, html) = send(
+            app,
+            "GET",
+            &format!("/declarations/csv?lang={lang}"),
+            &[("cookie", &customs)],
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, tag);
+        for s in [
+            "enctype=\"multipart/form-data\"",
+            "<label for=\"csv_file\"",
+            "id=\"csv_file\" name=\"file\" type=\"file\"",
+        ] {
+            assert!(html.contains(s), "{s} in {html}");
+        }
+    }
+    let file = "\u{feff}number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n\
+                UP-1,3700HS0001,2020-06-01,,1,12019010,US,10,t,4000,USD,WVR-2020-000903\n\
+                UP-1,3700HS0001,2020-06-01,,2,12019010,US,5,t,2000,USD,\n\
+                UP-2,3700HS0001,2020-06-02,,1,12019010,US,-3,t,1200,USD,\n\
+                UP-3,3700HS0001,2020-06-03,,1,12019010,US,20,t,8000,USD,WVR-2020-000903\n";
+    let b = "----waiver-test-boundary";
+    // The paste box holds only the header (as the page pre-fills it): the file is used.
+    let body = |token: &str, content: &[u8]| {
+        multipart(
+            b,
+            &[
+                ("csrf", None, token.as_bytes()),
+                ("csv", None, b"number,importer,declared_at\n"),
+                ("file", Some("june.csv"), content),
+            ],
+        )
+    };
+    let (st, _) = send_multipart(
+        app,
+        "/declarations/csv",
+        &applicant,
+        b,
+        body(&csrf, file.as_bytes()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        body(&"0".repeat(64), file.as_bytes()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        multipart(b, &[("file", Some("june.csv"), file.as_bytes())]),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "no token at all");
+    assert!(app.state.store.declaration("UP-1").await.unwrap().is_none());
+    let (st, html) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        body(&csrf, file.as_bytes()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    check_page(&html, "en");
+    for (n, recorded) in [("UP-1", true), ("UP-2", false), ("UP-3", true)] {
+        assert_eq!(
+            app.state.store.declaration(n).await.unwrap().is_some(),
+            recorded,
+            "{n}"
+        );
+    }
+    for s in [
+        "row 3, column quantity",
+        "href=\"/declarations/UP-1\"",
+        "href=\"/declarations/UP-3\"",
+        "june.csv",
+    ] {
+        assert!(html.contains(s), "{s} in {html}");
+    }
+    let a = app
+        .state
+        .store
+        .allowance("WVR-2020-000903")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.used_g, 30 * 1_000_000);
+    // The same file again: every declaration replayed or refused again, nothing drawn twice.
+    let (_, html) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        body(&csrf, file.as_bytes()),
+    )
+    .await;
+    assert!(html.contains("Already recorded"), "{html}");
+    let a = app
+        .state
+        .store
+        .allowance("WVR-2020-000903")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.used_g, 30 * 1_000_000);
+    // Limits: over 1 MB is refused as a whole, so is a file that is not UTF-8; in Chinese too.
+    let mut big = b"number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n".to_vec();
+    while big.len() <= 1 << 20 {
+        big.extend_from_slice(b"BIG-1,3700HS0001,2020-06-01,,1,12019010,US,1,t,400,USD,\n");
+    }
+    let (st, html) = send_multipart(app, "/declarations/csv", &customs, b, body(&csrf, &big)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("larger than 1048576 bytes"), "{html}");
+    let (st, html) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        body(&csrf, b"number\n\xff\xfe\n"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("not UTF-8"), "{html}");
+    assert!(app
+        .state
+        .store
+        .declaration("BIG-1")
+        .await
+        .unwrap()
+        .is_none());
+    // More than 2 000 rows (under 1 MB) is refused with nothing recorded.
+    let mut rows = b"number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n".to_vec();
+    for i in 0..2_001 {
+        rows.extend_from_slice(
+            format!("R-{i},3700HS0001,2020-06-01,,1,12019010,US,1,t,400,USD,\n").as_bytes(),
+        );
+    }
+    let (st, html) =
+        send_multipart(app, "/declarations/csv", &customs, b, body(&csrf, &rows)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("more than 2000 rows"), "{html}");
+    assert!(app.state.store.declaration("R-0").await.unwrap().is_none());
+    // With no file chosen, the paste box is used (multipart, as the browser sends it).
+    let paste = "number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n\
+                 UP-4,3700HS0001,2020-06-04,,1,12019010,US,1,t,400,USD,WVR-2020-000903\n";
+    let (st, html) = send_multipart(
+        app,
+        "/declarations/csv?lang=zh",
+        &customs,
+        b,
+        multipart(
+            b,
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("csv", None, paste.as_bytes()),
+                ("file", Some(""), b""),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(app.state.store.declaration("UP-4").await.unwrap().is_some());
+}
+
 /// The allowance page compares the monthly plan with imports (chart and table); utilisation is
 /// public, aggregates only, with the duty-forgone chart; the SLA page charts open applications
 /// by age. Both languages.
@@ -1650,6 +1900,7 @@ async fn plan_against_imports_public_utilisation_and_sla_ages(app: &App) {
 }
 
 both!(
+    customs_uploads_a_csv_file_and_every_row_is_accounted_for,
     plan_against_imports_public_utilisation_and_sla_ages,
     customs_declares_a_csv_and_every_row_is_accounted_for,
     scenario_and_landed_pages_and_the_aid_panel,

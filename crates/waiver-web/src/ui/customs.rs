@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Form, Path, Query, State};
-use axum::http::header::LOCATION;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::header::{CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,7 +28,13 @@ pub const SLOTS: usize = 3;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/declarations/new", get(new_form).post(submit))
-        .route("/declarations/csv", get(csv_form).post(csv_submit))
+        .route(
+            "/declarations/csv",
+            get(csv_form)
+                .post(csv_submit)
+                // The paste box and the file may each hold CSV_MAX_BYTES; URL-encoding grows text.
+                .layer(DefaultBodyLimit::max(3 * CSV_MAX_BYTES)),
+        )
         .route("/declarations/{number}", get(view))
         .route("/declarations/{number}/cancel", post(cancel))
         .route("/utilisation", get(utilisation))
@@ -242,8 +249,18 @@ const CSV_COLUMNS: [&str; 12] = [
     "allowance",
 ];
 
-fn csv_page(c: &Ctx, text: &str, results: Option<&[CsvOutcome]>, error: Option<&str>) -> Markup {
+/// The CSV page: the paste box and the file field in one `multipart/form-data` form, and, after
+/// a submission, what happened to every declaration (`file`: the name of the uploaded file the
+/// results or the error are about).
+fn csv_page(
+    c: &Ctx,
+    text: &str,
+    results: Option<&[CsvOutcome]>,
+    error: Option<&str>,
+    file: Option<&str>,
+) -> Markup {
     let title = c.t("decl.csv");
+    let anchor = if file.is_some() { "#csv_file" } else { "#csv" };
     page(
         c,
         &title,
@@ -252,12 +269,15 @@ fn csv_page(c: &Ctx, text: &str, results: Option<&[CsvOutcome]>, error: Option<&
             @if let Some(msg) = error {
                 div.error-summary role="alert" aria-labelledby="error-summary-title" {
                     h2 id="error-summary-title" { (c.t("form.errors")) }
-                    ul { li { a href="#csv" { (msg) } } }
+                    ul { li { a href=(anchor) { (msg) } } }
                 }
             }
             @if let Some(rs) = results {
                 table {
-                    caption { (c.t("decl.csv_results")) }
+                    caption {
+                        (c.t("decl.csv_results"))
+                        @if let Some(name) = file { " — " (c.t("decl.csv_from_file")) " " code { (name) } }
+                    }
                     thead { tr {
                         th scope="col" { (c.t("decl.number")) } th scope="col" { (c.t("decl.csv_rows")) }
                         th scope="col" { (c.t("decl.csv_outcome")) }
@@ -273,10 +293,14 @@ fn csv_page(c: &Ctx, text: &str, results: Option<&[CsvOutcome]>, error: Option<&
                     } } }
                 }
             }
-            form.stack method="post" action="/declarations/csv" {
+            form.stack method="post" action="/declarations/csv" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(c.csrf);
                 label for="csv" { (c.t("decl.csv_label")) }
-                textarea id="csv" name="csv" rows="12" aria-invalid=[error.map(|_| "true")] { (text) }
+                textarea id="csv" name="csv" rows="12" aria-invalid=[(error.is_some() && file.is_none()).then_some("true")] { (text) }
+                label for="csv_file" { (c.t("decl.csv_file")) }
+                p.hint id="csv_file-hint" { (c.t("decl.csv_file_hint")) }
+                input id="csv_file" name="file" type="file" accept=".csv,text/csv" aria-describedby="csv_file-hint"
+                    aria-invalid=[(error.is_some() && file.is_some()).then_some("true")];
                 button.primary type="submit" { (c.t("decl.csv_submit")) }
             }
         },
@@ -299,7 +323,7 @@ async fn csv_form(
         return refused(&c);
     }
     let example = format!("{}\n", CSV_COLUMNS.join(","));
-    respond(&c, StatusCode::OK, csv_page(&c, &example, None, None))
+    respond(&c, StatusCode::OK, csv_page(&c, &example, None, None, None))
 }
 
 /// Declarations from the CSV, in first-appearance order, with the 1-based row numbers (after
@@ -381,11 +405,88 @@ fn declarations_from_csv(text: &str) -> Result<Vec<(DeclarationIn, Vec<usize>)>,
     Ok(out)
 }
 
+/// What the CSV form sent: its token, the CSV (the chosen file's content when a file with any
+/// bytes was chosen, the pasted text otherwise) and the file's name.
+#[derive(Default)]
+struct CsvForm {
+    csrf: String,
+    text: String,
+    file: Option<String>,
+}
+
+/// Why the CSV form could not be read.
+enum CsvFormError {
+    /// The request was not a form at all (axum's own answer).
+    Rejected(Response),
+    TooLarge,
+    NotUtf8,
+}
+
+/// Reads the CSV form, `multipart/form-data` (the page's form, with the file field) or
+/// `application/x-www-form-urlencoded` (the paste box alone); no part may exceed
+/// [`CSV_MAX_BYTES`].
+async fn read_csv_form(s: &AppState, req: Request) -> Result<CsvForm, CsvFormError> {
+    let multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(f) = Form::<Fields>::from_request(req, s)
+            .await
+            .map_err(|r| CsvFormError::Rejected(r.into_response()))?;
+        return Ok(CsvForm {
+            csrf: field(&f, "csrf").to_owned(),
+            text: field(&f, "csv").to_owned(),
+            file: None,
+        });
+    }
+    let too_large = |e: MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            CsvFormError::TooLarge
+        } else {
+            CsvFormError::Rejected(e.into_response())
+        }
+    };
+    let mut m = Multipart::from_request(req, s)
+        .await
+        .map_err(|r| CsvFormError::Rejected(r.into_response()))?;
+    let mut out = CsvForm::default();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(mut part) = m.next_field().await.map_err(too_large)? {
+        let name = part.name().unwrap_or("").to_owned();
+        let file_name = part.file_name().unwrap_or("").to_owned();
+        let mut buf = Vec::new();
+        while let Some(chunk) = part.chunk().await.map_err(too_large)? {
+            if buf.len() + chunk.len() > CSV_MAX_BYTES {
+                return Err(CsvFormError::TooLarge);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => out.csrf = String::from_utf8(buf).unwrap_or_default(),
+            "csv" => out.text = String::from_utf8(buf).map_err(|_| CsvFormError::NotUtf8)?,
+            "file" if !buf.is_empty() => file = Some((file_name, buf)),
+            _ => {}
+        }
+    }
+    if let Some((name, bytes)) = file {
+        let text = String::from_utf8(bytes).map_err(|_| CsvFormError::NotUtf8)?;
+        // Spreadsheets often start a UTF-8 file with a byte-order mark.
+        out.text = text
+            .strip_prefix('\u{feff}')
+            .map_or(text.clone(), str::to_owned);
+        out.file = Some(name);
+    }
+    Ok(out)
+}
+
+/// Declares every row of a pasted or uploaded CSV (same limits, same answer either way).
 async fn csv_submit(
     State(s): State<AppState>,
     caller: Result<Caller, crate::error::ApiError>,
     headers: HeaderMap,
-    Form(f): Form<Fields>,
+    req: Request,
 ) -> Response {
     let caller = caller.unwrap_or(Caller(None));
     let c = ctx(
@@ -398,16 +499,42 @@ async fn csv_submit(
     if !may(&c, Action::Declare) {
         return refused(&c);
     }
-    if !csrf_ok(&headers, field(&f, "csrf")) {
+    let unreadable = |msg: String| {
+        respond(
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            csv_page(&c, "", None, Some(&msg), None),
+        )
+    };
+    let form = match read_csv_form(&s, req).await {
+        Ok(f) => f,
+        Err(CsvFormError::Rejected(r)) => return r,
+        Err(CsvFormError::TooLarge) => {
+            return unreadable(format!(
+                "the CSV is larger than {CSV_MAX_BYTES} bytes; split it"
+            ))
+        }
+        Err(CsvFormError::NotUtf8) => {
+            return unreadable("the CSV is not UTF-8 text; save it as CSV UTF-8".into())
+        }
+    };
+    if !csrf_ok(&headers, &form.csrf) {
         return expired(&c);
     }
-    let text = field(&f, "csv");
+    let file = form.file.as_deref();
+    // An uploaded file is not echoed into the paste box.
+    let echo = if file.is_some() {
+        ""
+    } else {
+        form.text.as_str()
+    };
+    let text = form.text.as_str();
     if text.len() > CSV_MAX_BYTES {
         let msg = format!("the CSV is larger than {CSV_MAX_BYTES} bytes; split it");
         return respond(
             &c,
             StatusCode::UNPROCESSABLE_ENTITY,
-            csv_page(&c, "", None, Some(&msg)),
+            csv_page(&c, "", None, Some(&msg), file),
         );
     }
     let decls = match declarations_from_csv(text) {
@@ -416,7 +543,7 @@ async fn csv_submit(
             return respond(
                 &c,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                csv_page(&c, text, None, Some(&msg)),
+                csv_page(&c, echo, None, Some(&msg), file),
             )
         }
     };
@@ -459,7 +586,7 @@ async fn csv_submit(
         } else {
             StatusCode::OK
         },
-        csv_page(&c, text, Some(&results), None),
+        csv_page(&c, echo, Some(&results), None, file),
     )
 }
 

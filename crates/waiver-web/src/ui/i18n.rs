@@ -528,7 +528,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("allow.lookup.submit", "Look up", "查询"),
     ("decl.new", "New declaration", "新建报关单"),
     ("decl.csv", "Declarations from a CSV file", "从CSV文件申报"),
-    ("decl.csv_hint", "Paste the CSV: one row per declaration line; rows with the same number form one declaration. Each declaration is recorded on its own; a bad row is reported with its row and column and nothing of its declaration is recorded. Columns:", "粘贴CSV：每行一个商品项；编号相同的行组成一份报关单。每份报关单单独记录；有误的行会注明行号和列名，该报关单不予记录。列："),
+    ("decl.csv_hint", "Paste the CSV or choose a CSV file: one row per declaration line; rows with the same number form one declaration. Each declaration is recorded on its own; a bad row is reported with its row and column and nothing of its declaration is recorded. Columns:", "粘贴CSV或选择CSV文件：每行一个商品项；编号相同的行组成一份报关单。每份报关单单独记录；有误的行会注明行号和列名，该报关单不予记录。列："),
     ("decl.csv_label", "CSV (header row first)", "CSV（首行为列名）"),
     ("decl.csv_submit", "Declare every row", "逐行申报"),
     ("decl.csv_results", "What happened to each declaration", "各报关单处理结果"),
@@ -618,6 +618,9 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("sla.band", "Age since filing", "自提交以来时长"),
     ("sla.days", "days", "天"),
     ("sla.over", "more than {} days", "{}天以上"),
+    ("decl.csv_file", "Or choose a CSV file (it is used instead of the box above)", "或选择CSV文件（选择后将代替上面的文本框）"),
+    ("decl.csv_file_hint", "UTF-8, at most 1 MB and 2,000 rows, header row first.", "UTF-8编码，不超过1 MB、2000行，首行为列名。"),
+    ("decl.csv_from_file", "From the file", "来自文件"),
 ];
 
 #[cfg(test)]

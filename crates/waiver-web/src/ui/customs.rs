@@ -473,9 +473,10 @@ async fn read_csv_form(s: &AppState, req: Request) -> Result<CsvForm, CsvFormErr
     if let Some((name, bytes)) = file {
         let text = String::from_utf8(bytes).map_err(|_| CsvFormError::NotUtf8)?;
         // Spreadsheets often start a UTF-8 file with a byte-order mark.
-        out.text = text
-            .strip_prefix('\u{feff}')
-            .map_or(text.clone(), str::to_owned);
+        out.text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        };
         out.file = Some(name);
     }
     Ok(out)

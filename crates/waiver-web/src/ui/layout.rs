@@ -145,9 +145,10 @@ pub fn bar_chart(label: &str, desc: &str, groups: &[(String, Vec<Bar>)]) -> Mark
         .max()
         .unwrap_or(1)
         .max(1);
-    // Bars start at x = 28 and are at most 50 wide, leaving room for the figure.
+    // Bars start at x = 34 (room for labels such as "Returned for amendment") and are at most
+    // 44 wide, leaving room for the figure.
     // Tenths of a unit, exact: the bar's width, and where its figure starts.
-    let tenths = |v: i64| i128::from(v.clamp(0, max)) * 500 / i128::from(max);
+    let tenths = |v: i64| i128::from(v.clamp(0, max)) * 440 / i128::from(max);
     let dec = |t: i128| format!("{}.{}", t / 10, t % 10);
     let mut y = 0usize;
     let mut rows = Vec::with_capacity(groups.len());
@@ -164,8 +165,8 @@ pub fn bar_chart(label: &str, desc: &str, groups: &[(String, Vec<Bar>)]) -> Mark
                 @for (i, b) in bars.iter().enumerate() {
                     @let by = top + i * BAR;
                     @let w = tenths(b.value);
-                    rect class=(b.class) x="28" y=(format!("{by}.4")) width=(dec(w)) height="2.2" {}
-                    text x=(dec(290 + w)) y=(by + 2) font-size="2.2" { (b.text) }
+                    rect class=(b.class) x="34" y=(format!("{by}.4")) width=(dec(w)) height="2.2" {}
+                    text x=(dec(350 + w)) y=(by + 2) font-size="2.2" { (b.text) }
                 }
             }
         }
@@ -201,15 +202,15 @@ mod tests {
             "{m}"
         );
         assert!(
-            m.contains("<rect class=\"planned\" x=\"28\" y=\"0.4\" width=\"50.0\""),
+            m.contains("<rect class=\"planned\" x=\"34\" y=\"0.4\" width=\"44.0\""),
             "{m}"
         );
         assert!(
-            m.contains("<rect class=\"imported\" x=\"28\" y=\"3.4\" width=\"25.0\""),
+            m.contains("<rect class=\"imported\" x=\"34\" y=\"3.4\" width=\"22.0\""),
             "{m}"
         );
         assert!(
-            m.contains("x=\"54.0\" y=\"5\" font-size=\"2.2\">150 t<"),
+            m.contains("x=\"57.0\" y=\"5\" font-size=\"2.2\">150 t<"),
             "{m}"
         );
         // A negative value draws no bar; its figure still shows.

@@ -904,8 +904,18 @@ async fn sla(
         Ok(x) => x,
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    let max = sla.by_state.values().copied().max().unwrap_or(1).max(1);
-    let rows = sla.by_state.len().max(1);
+    let state_groups: Vec<(String, Vec<Bar>)> = sla
+        .by_state
+        .iter()
+        .map(|(state, n)| {
+            let bar = Bar {
+                class: "used",
+                value: *n,
+                text: c.lang.number(&n.to_string()),
+            };
+            (c.t(&format!("state.{state}")), vec![bar])
+        })
+        .collect();
     let days = |d: Option<i64>| d.map_or("–".to_owned(), |d| d.to_string());
     let bands = age_bands(&c, &sla.open_ages_days);
     let age_groups: Vec<(String, Vec<Bar>)> = bands
@@ -921,13 +931,7 @@ async fn sla(
         .collect();
     let body = html! {
         h2 { (c.t("sla.states")) }
-        svg.chart viewBox=(format!("0 0 100 {}", rows * 6)) role="img" aria-label=(c.t("sla.states")) {
-            @for (i, (state, n)) in sla.by_state.iter().enumerate() {
-                rect.used x="35" y=(i * 6 + 1) width=(format!("{}", n * 60 / max)) height="4" {}
-                text x="0" y=(i * 6 + 4) font-size="3" { (c.t(&format!("state.{state}"))) }
-                text x=(format!("{}", 36 + n * 60 / max)) y=(i * 6 + 4) font-size="3" { (n) }
-            }
-        }
+        (bar_chart(&c.t("sla.states"), &c.t("chart.desc_table"), &state_groups))
         table {
             thead { tr { th scope="col" { (c.t("apps.state")) } th.num scope="col" { (c.t("sla.count")) } } }
             tbody { @for (state, n) in &sla.by_state { tr { td { (c.t(&format!("state.{state}"))) } td.num { (n) } } } }

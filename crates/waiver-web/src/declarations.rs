@@ -541,38 +541,7 @@ pub async fn utilisation(
     if f.format.as_deref() != Some("csv") {
         return Ok(Json(UtilisationReport { items }).into_response());
     }
-    let internal =
-        |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "programme",
-        "line",
-        "month",
-        "granted_kg",
-        "used_kg",
-        "unused_kg",
-        "expired_kg",
-        "duty_forgone_cny",
-    ])
-    .map_err(internal)?;
-    let kg = |g: i64| format_scaled(i128::from(g), 3, 0);
-    for u in items {
-        let whole = u.month.is_none();
-        let opt = |g: i64| if whole { kg(g) } else { String::new() };
-        w.write_record([
-            u.programme,
-            u.line,
-            u.month.unwrap_or_else(|| "all".to_owned()),
-            opt(u.granted_g),
-            kg(u.used_g),
-            opt(u.unused_g),
-            opt(u.expired_g),
-            Fen(u.duty_forgone_fen).to_string(),
-        ])
-        .map_err(internal)?;
-    }
-    let body = w
-        .into_inner()
+    let body = crate::reports::utilisation_csv(items)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
 }

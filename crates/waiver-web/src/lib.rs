@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod plan;
 pub mod refunds;
+pub mod reports;
 pub mod review;
 pub mod scenarios;
 pub mod session;

@@ -936,7 +936,7 @@ async fn every_role_on_every_page(app: &App) {
         let t = app.state.store.create_session(&u, 60_000).await.unwrap();
         cookies.push(format!("waiver_session={t}"));
     }
-    let cases: [(&str, [u16; 7]); 17] = [
+    let cases: [(&str, [u16; 7]); 18] = [
         ("/", [200; 7]),
         ("/tariff", [200; 7]),
         ("/register", [200; 7]),
@@ -953,6 +953,7 @@ async fn every_role_on_every_page(app: &App) {
         ("/declarations/csv", [401, 403, 403, 403, 200, 403, 403]),
         // Public: aggregates only (PRODUCT.md, analyst / public).
         ("/utilisation", [200; 7]),
+        ("/utilisation.csv", [200; 7]),
         // Officers and administrators have no enterprise of their own.
         ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
         (
@@ -973,6 +974,9 @@ async fn every_role_on_every_page(app: &App) {
             };
             let (st, _, html) = send(app, "GET", page, &headers, None).await;
             assert_eq!(st.as_u16(), want, "{page} as {who:?}");
+            if page.ends_with(".csv") {
+                continue;
+            }
             check_page(&html, "en");
             let script = if html.contains("/assets/validate.js") {
                 js.len()
@@ -1877,11 +1881,41 @@ async fn plan_against_imports_public_utilisation_and_sla_ages(app: &App) {
             assert!(!html.contains(secret), "{secret} in {html}");
         }
     }
-    let (_, _, html) = send(app, "GET", "/utilisation", &[("cookie", &analyst)], None).await;
+    // The page's CSV, for everyone: the same aggregates as the API report (which needs a role).
+    let (_, _, html) = send(app, "GET", "/utilisation", &[], None).await;
+    assert!(html.contains("href=\"/utilisation.csv\""), "{html}");
+    let (st, h, csv) = send(app, "GET", "/utilisation.csv", &[], None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["content-type"], "text/csv; charset=utf-8");
     assert!(
-        html.contains("/api/v1/reports/utilisation?format=csv"),
-        "{html}"
+        !csv.contains("3700HS0001") && !csv.contains("WVR-"),
+        "{csv}"
     );
+    assert!(
+        csv.contains(&format!(
+            "CN-2020-MKT,12019010,2020-04,,25000000,,,{april_cny}"
+        )),
+        "{csv}"
+    );
+    let (st, _, api_csv) = send(
+        app,
+        "GET",
+        "/api/v1/reports/utilisation?format=csv",
+        &[("cookie", &analyst)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(api_csv, csv);
+    let (st, _, _) = send(
+        app,
+        "GET",
+        "/api/v1/reports/utilisation?format=csv",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
     // The SLA page charts open applications by age, every band shown.
     for (lang, tag, band) in [("en", "en", "0–7 days"), ("zh", "zh-Hans", "0–7 天")] {
         let (st, _, html) = send(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::multipart::MultipartError;
 use axum::extract::{DefaultBodyLimit, Form, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::header::{CONTENT_TYPE, LOCATION};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/declarations/{number}", get(view))
         .route("/declarations/{number}/cancel", post(cancel))
         .route("/utilisation", get(utilisation))
+        .route("/utilisation.csv", get(utilisation_csv))
         .route("/allowances/{number}/purchase-reports", post(file_report))
 }
 
@@ -742,7 +743,7 @@ async fn cancel(
 /// and used per month, and a chart of the duty forgone per month; the same figures as
 /// `/api/v1/reports/utilisation`. Public (PRODUCT.md: utilisation statistics are for analysts
 /// and the public): the figures are aggregates per programme, line and month and name no
-/// importer and no allowance; the CSV link (the API report) is for the roles that may read it.
+/// importer and no allowance; the CSV download (`/utilisation.csv`) is public too.
 async fn utilisation(
     State(s): State<AppState>,
     caller: Result<Caller, crate::error::ApiError>,
@@ -799,9 +800,7 @@ async fn utilisation(
     };
     let body = html! {
         p.hint { (c.t("util.public")) }
-        @if may(&c, Action::ReadUtilisation) {
-            p { a href="/api/v1/reports/utilisation?format=csv" download { (c.t("util.csv")) } }
-        }
+        p { a href="/utilisation.csv" download { (c.t("util.csv")) } }
         @if programmes.is_empty() { p { (c.t("util.none")) } }
         @for p in &programmes {
             @let rows: Vec<_> = items.iter().filter(|u| u.programme == *p).collect();
@@ -855,6 +854,34 @@ async fn utilisation(
     };
     let title = c.t("util.title");
     respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+/// The utilisation figures of the page as CSV, for everyone (the same aggregates and columns as
+/// `/api/v1/reports/utilisation?format=csv`, which needs a signed-in role).
+async fn utilisation_csv(State(s): State<AppState>) -> Response {
+    let body = match s.store.utilisation(crate::applications::now()).await {
+        Ok(items) => crate::reports::utilisation_csv(items),
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    match body {
+        Ok(b) => (
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    CONTENT_DISPOSITION,
+                    "attachment; filename=\"utilisation.csv\"",
+                ),
+            ],
+            b,
+        )
+            .into_response(),
+        Err(e) => crate::error::ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        )
+        .into_response(),
+    }
 }
 
 /// The holder's monthly purchase plan against actual imports (and what purchase reports say

@@ -21,4 +21,7 @@ for _ in $(seq 1 100); do
 done
 url=$(grep -o "http://[0-9.:]*" "$log" | head -1)
 echo "binary: $WAIVER; server: $url; runs per page: $RUNS"
+echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $(nproc) CPUs; $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?'); node $(node --version)"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 node tests/browser/perf.mjs "$url" "$RUNS"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,5 +1,6 @@
 // Drives headless Chromium (Debian's /usr/bin/chromium) through Waiver's web interface, in
-// English and in Chinese: public pages, signing in through the form, the applicant's pages.
+// English and in Chinese: public pages (utilisation too), signing in through the form, the
+// applicant's pages, the whole review journey, customs declaring by form and by CSV file.
 // On every page: a screenshot (artefact), axe-core (vendored) with WCAG 2.1 A/AA rules, no
 // serious or critical violation allowed, and keyboard access to the skip link.
 //
@@ -79,6 +80,14 @@ for (const lang of ['en', 'zh']) {
   await page.click('button[type=submit]');
   if (!(await page.content()).includes('02032900')) failures.push(`${lang} tariff fix: no result after correcting the code`);
   await go('/register', 'register');
+  // Utilisation is public: aggregates with the utilisation and duty-forgone charts, and no
+  // allowance number or importer code on the page.
+  await go('/utilisation', 'utilisation-public');
+  {
+    const html = await page.content();
+    if (/WVR-\d{4}-\d{6}|3700HS0001/.test(html)) failures.push(`${lang} utilisation: an allowance or importer is named to an anonymous visitor`);
+    if ((await page.$$('svg.chart[role=img]')).length < 2) failures.push(`${lang} utilisation: the charts are missing`);
+  }
   await go('/scenarios', 'scenarios');
   await go('/scenarios/1?month=2020-07', 'scenario');
   await go('/landed-cost?month=2020-07&scenario=1', 'landed-cost');
@@ -287,6 +296,8 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
   const decided = await o.page.content();
   await o.page.goto(`${base}/programmes/CN-2020-MKT/sla`);
   await check(o.page, 'sla', lang);
+  // The SLA page charts applications per state and open applications by age.
+  if ((await o.page.$$('svg.chart[role=img]')).length < 2) failures.push(`${lang} sla: the age chart is missing`);
   if (!decided.includes(lang === 'zh' ? '已批准' : 'Approved')) failures.push(`${lang} journey: not approved`);
   await o.context.close();
 
@@ -310,8 +321,21 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
     await cu.page.goto(`${base}/declarations/new`);
     await check(cu.page, 'declaration-form', lang);
     await visit(cu.page, '/declarations/csv', 'declarations-csv', lang);
-    await cu.page.goto(`${base}/declarations/new`);
     const now = new Date(Date.now() + 8 * 3600 * 1000 + 60 * 1000).toISOString().slice(0, 16);
+    // The same page with a file: customs uploads a CSV (multipart, the CSRF token in the form)
+    // and every row is accounted for.
+    const upload = `CSV-${lang}-${Date.now() % 100000}`;
+    const csv = 'number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n'
+      + `${upload},3700HS0001,${now},,1,${line},US,10,t,4000,USD,${number}\n`;
+    await cu.page.setInputFiles('#csv_file', { name: 'journey.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await cu.page.click('form.stack button[type=submit]');
+    await cu.page.waitForLoadState('load');
+    {
+      const html = await cu.page.content();
+      if (!html.includes(`/declarations/${upload}`) || !html.includes('journey.csv')) failures.push(`${lang} csv upload: ${upload} is not reported as recorded`);
+      await check(cu.page, 'declarations-csv-uploaded', lang);
+    }
+    await cu.page.goto(`${base}/declarations/new`);
     const decl = `JRN-${lang}-${Date.now() % 100000}`;
     for (const [id, v] of Object.entries({ number: decl, importer: '3700HS0001', declared_at: now,
       l1_code: line, l1_quantity: '1000', l1_value: '400000', l1_allowance: number })) {
@@ -328,6 +352,12 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
     await a.page.goto(base + link);
     const after = (await a.page.textContent('dl.facts dd strong')).trim();
     if (after === before) failures.push(`${lang} journey: the balance did not drop after the declaration (${before})`);
+    // The plan against imports: the application's two planned months and this month's imports
+    // (1 000 t by the form, 10 t by the file).
+    const planRows = await a.page.$$eval('#plan ~ figure + table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
+    const thisMonth = now.slice(0, 7);
+    const imported = planRows.find((r) => r[0] === thisMonth);
+    if (!planRows.some((r) => r[0] === '2020-04') || !imported || imported[2] !== '1,010') failures.push(`${lang} plan: ${JSON.stringify(planRows)}`);
     await check(a.page, 'allowance-after-declaration', lang);
   }
   await visit(a.page, '/enterprise', 'enterprise', lang);

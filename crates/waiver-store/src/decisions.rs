@@ -155,6 +155,9 @@ pub struct Sla {
     /// Age of open applications since filing, in days.
     pub open_age_median_days: Option<i64>,
     pub open_age_max_days: Option<i64>,
+    /// The age of every open application since filing, in days, youngest first (the SLA
+    /// page's age chart groups them).
+    pub open_ages_days: Vec<i64>,
     pub overdue_reviews: i64,
     /// Final decisions per ISO week (`2026-W47`), the last 12 weeks with any.
     pub decisions_per_week: BTreeMap<String, i64>,
@@ -1236,6 +1239,7 @@ impl Store {
             open: ages.len() as i64,
             open_age_median_days: ages.get(ages.len() / 2).copied(),
             open_age_max_days: ages.last().copied(),
+            open_ages_days: ages,
             by_state,
             overdue_reviews: overdue,
             decisions_per_week: per_week,

@@ -603,38 +603,7 @@ pub async fn utilisation(
     if f.format.as_deref() != Some("csv") {
         return Ok(Json(UtilisationReport { items }).into_response());
     }
-    let internal =
-        |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "programme",
-        "line",
-        "month",
-        "granted_kg",
-        "used_kg",
-        "unused_kg",
-        "expired_kg",
-        "duty_forgone_cny",
-    ])
-    .map_err(internal)?;
-    let kg = |g: i64| format_scaled(i128::from(g), 3, 0);
-    for u in items {
-        let whole = u.month.is_none();
-        let opt = |g: i64| if whole { kg(g) } else { String::new() };
-        w.write_record([
-            u.programme,
-            u.line,
-            u.month.unwrap_or_else(|| "all".to_owned()),
-            opt(u.granted_g),
-            kg(u.used_g),
-            opt(u.unused_g),
-            opt(u.expired_g),
-            Fen(u.duty_forgone_fen).to_string(),
-        ])
-        .map_err(internal)?;
-    }
-    let body = w
-        .into_inner()
+    let body = crate::reports::utilisation_csv(items)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
 }
@@ -680,34 +649,15 @@ pub async fn plan(
         .filter(|a| scope.as_ref().is_none_or(|h| h.contains(&a.holder)))
         .ok_or_else(|| ApiError::not_found(format!("no allowance {number} that you may see")))?;
     let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
-    let mut months: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    if let Some(app) = s.store.application(&a.application).await? {
-        for m in &app.spec.monthly_plan {
-            let g = waiver_domain::Quantity::parse(&m.quantity, unit).map_or(0, |q| q.grams);
-            months.entry(m.month.clone()).or_default().0 += g;
-        }
-    }
-    for (m, g) in s.store.imports_by_month(&a.number).await? {
-        months.entry(m).or_default().1 += g;
-    }
-    let reports: BTreeMap<String, i64> = s
-        .store
-        .purchase_reports(&a.number)
+    let rows: Vec<PlanRow> = crate::plan::plan_vs_imports(&s.store, &a, unit)
         .await?
         .into_iter()
-        .map(|r| (r.month, r.quantity_g))
-        .collect();
-    for m in reports.keys() {
-        months.entry(m.clone()).or_default();
-    }
-    let rows: Vec<PlanRow> = months
-        .into_iter()
-        .map(|(month, (planned, imported))| PlanRow {
-            planned: in_unit(planned, unit),
-            imported: in_unit(imported, unit),
-            difference: in_unit(imported - planned, unit),
-            reported: reports.get(&month).map(|g| in_unit(*g, unit)),
-            month,
+        .map(|m| PlanRow {
+            planned: in_unit(m.planned_g, unit),
+            imported: in_unit(m.imported_g, unit),
+            difference: in_unit(m.imported_g - m.planned_g, unit),
+            reported: m.reported_g.map(|g| in_unit(g, unit)),
+            month: m.month,
         })
         .collect();
     if f.format.as_deref() != Some("csv") {

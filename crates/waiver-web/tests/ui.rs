@@ -936,7 +936,7 @@ async fn every_role_on_every_page(app: &App) {
         let t = app.state.store.create_session(&u, 60_000).await.unwrap();
         cookies.push(format!("waiver_session={t}"));
     }
-    let cases: [(&str, [u16; 7]); 17] = [
+    let cases: [(&str, [u16; 7]); 18] = [
         ("/", [200; 7]),
         ("/tariff", [200; 7]),
         ("/register", [200; 7]),
@@ -951,7 +951,9 @@ async fn every_role_on_every_page(app: &App) {
         ("/queue", [401, 403, 200, 403, 403, 403, 403]),
         ("/declarations/new", [401, 403, 403, 403, 200, 403, 403]),
         ("/declarations/csv", [401, 403, 403, 403, 200, 403, 403]),
-        ("/utilisation", [401, 403, 403, 200, 200, 200, 200]),
+        // Public: aggregates only (PRODUCT.md, analyst / public).
+        ("/utilisation", [200; 7]),
+        ("/utilisation.csv", [200; 7]),
         // Officers and administrators have no enterprise of their own.
         ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
         (
@@ -972,6 +974,9 @@ async fn every_role_on_every_page(app: &App) {
             };
             let (st, _, html) = send(app, "GET", page, &headers, None).await;
             assert_eq!(st.as_u16(), want, "{page} as {who:?}");
+            if page.ends_with(".csv") {
+                continue;
+            }
             check_page(&html, "en");
             let script = if html.contains("/assets/validate.js") {
                 js.len()
@@ -1485,7 +1490,452 @@ async fn customs_declares_a_csv_and_every_row_is_accounted_for(app: &App) {
     assert!(html.contains("no `declared_at` column"), "{html}");
 }
 
+/// A `multipart/form-data` body: (field name, file name, content) per part.
+fn multipart(boundary: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, file, content) in parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => out.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes(),
+            ),
+            None => out.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        out.extend_from_slice(content);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
+/// Posts a multipart body (the CSV page's form) with the cookie.
+async fn send_multipart(
+    app: &App,
+    uri: &str,
+    cookie: &str,
+    boundary: &str,
+    body: Vec<u8>,
+) -> (StatusCode, String) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("cookie", cookie)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let resp = router(app.state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// Customs uploads a CSV file (multipart, the page's real form): the same limits and the same
+/// "every row accounted for" answer as the paste box; the file wins over the box; the token is
+/// read from the multipart form; the wrong role, a wrong token, a file over the limit and a
+/// file that is not UTF-8 record nothing.
+async fn customs_uploads_a_csv_file_and_every_row_is_accounted_for(app: &App) {
+    waiver_store::testing::seed_allowance(
+        &app.state.store,
+        "WVR-2020-000903",
+        "3700HS0001",
+        "12019010",
+        100 * 1_000_000,
+        0,
+        (
+            waiver_domain::BjTime::parse_instant("2020-03-01").unwrap(),
+            waiver_domain::BjTime::parse_instant("2021-03-01").unwrap(),
+        ),
+        &["l301"],
+    )
+    .await
+    .unwrap();
+    let csrf = "d".repeat(64);
+    let session = |name: &'static str| {
+        let csrf = csrf.clone();
+        async move {
+            let u = app.state.store.user(name).await.unwrap().unwrap();
+            let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+            format!("waiver_session={t}; waiver_csrf={csrf}")
+        }
+    };
+    let customs = session("user.customs").await;
+    let applicant = session("user.applicant").await;
+    // The page's form is multipart with a labelled file field, in both languages.
+    for (lang, tag) in [("en", "en"), ("zh", "zh-Hans")] {
+        let (st, _, html) = send(
+            app,
+            "GET",
+            &format!("/declarations/csv?lang={lang}"),
+            &[("cookie", &customs)],
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, tag);
+        for s in [
+            "enctype=\"multipart/form-data\"",
+            "<label for=\"csv_file\"",
+            "id=\"csv_file\" name=\"file\" type=\"file\"",
+        ] {
+            assert!(html.contains(s), "{s} in {html}");
+        }
+    }
+    let file = "\u{feff}number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n\
+                UP-1,3700HS0001,2020-06-01,,1,12019010,US,10,t,4000,USD,WVR-2020-000903\n\
+                UP-1,3700HS0001,2020-06-01,,2,12019010,US,5,t,2000,USD,\n\
+                UP-2,3700HS0001,2020-06-02,,1,12019010,US,-3,t,1200,USD,\n\
+                UP-3,3700HS0001,2020-06-03,,1,12019010,US,20,t,8000,USD,WVR-2020-000903\n";
+    let b = "----waiver-test-boundary";
+    // The paste box holds only the header (as the page pre-fills it): the file is used.
+    let body = |token: &str, content: &[u8]| {
+        multipart(
+            b,
+            &[
+                ("csrf", None, token.as_bytes()),
+                ("csv", None, b"number,importer,declared_at\n"),
+                ("file", Some("june.csv"), content),
+            ],
+        )
+    };
+    let (st, _) = send_multipart(
+        app,
+        "/declarations/csv",
+        &applicant,
+        b,
+        body(&csrf, file.as_bytes()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        body(&"0".repeat(64), file.as_bytes()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        multipart(b, &[("file", Some("june.csv"), file.as_bytes())]),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "no token at all");
+    assert!(app.state.store.declaration("UP-1").await.unwrap().is_none());
+    let (st, html) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        body(&csrf, file.as_bytes()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    check_page(&html, "en");
+    for (n, recorded) in [("UP-1", true), ("UP-2", false), ("UP-3", true)] {
+        assert_eq!(
+            app.state.store.declaration(n).await.unwrap().is_some(),
+            recorded,
+            "{n}"
+        );
+    }
+    for s in [
+        "row 3, column quantity",
+        "href=\"/declarations/UP-1\"",
+        "href=\"/declarations/UP-3\"",
+        "june.csv",
+    ] {
+        assert!(html.contains(s), "{s} in {html}");
+    }
+    let a = app
+        .state
+        .store
+        .allowance("WVR-2020-000903")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.used_g, 30 * 1_000_000);
+    // The same file again: every declaration replayed or refused again, nothing drawn twice.
+    let (_, html) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        body(&csrf, file.as_bytes()),
+    )
+    .await;
+    assert!(html.contains("Already recorded"), "{html}");
+    let a = app
+        .state
+        .store
+        .allowance("WVR-2020-000903")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.used_g, 30 * 1_000_000);
+    // Limits: over 1 MB is refused as a whole, so is a file that is not UTF-8; in Chinese too.
+    let mut big = b"number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n".to_vec();
+    while big.len() <= 1 << 20 {
+        big.extend_from_slice(b"BIG-1,3700HS0001,2020-06-01,,1,12019010,US,1,t,400,USD,\n");
+    }
+    let (st, html) = send_multipart(app, "/declarations/csv", &customs, b, body(&csrf, &big)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("larger than 1048576 bytes"), "{html}");
+    let (st, html) = send_multipart(
+        app,
+        "/declarations/csv",
+        &customs,
+        b,
+        body(&csrf, b"number\n\xff\xfe\n"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("not UTF-8"), "{html}");
+    assert!(app
+        .state
+        .store
+        .declaration("BIG-1")
+        .await
+        .unwrap()
+        .is_none());
+    // More than 2 000 rows (under 1 MB) is refused with nothing recorded.
+    let mut rows = b"number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n".to_vec();
+    for i in 0..2_001 {
+        rows.extend_from_slice(
+            format!("R-{i},3700HS0001,2020-06-01,,1,12019010,US,1,t,400,USD,\n").as_bytes(),
+        );
+    }
+    let (st, html) =
+        send_multipart(app, "/declarations/csv", &customs, b, body(&csrf, &rows)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("more than 2000 rows"), "{html}");
+    assert!(app.state.store.declaration("R-0").await.unwrap().is_none());
+    // With no file chosen, the paste box is used (multipart, as the browser sends it).
+    let paste = "number,importer,declared_at,shipped_on,line,code,origin,quantity,unit,customs_value,currency,allowance\n\
+                 UP-4,3700HS0001,2020-06-04,,1,12019010,US,1,t,400,USD,WVR-2020-000903\n";
+    let (st, html) = send_multipart(
+        app,
+        "/declarations/csv?lang=zh",
+        &customs,
+        b,
+        multipart(
+            b,
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("csv", None, paste.as_bytes()),
+                ("file", Some(""), b""),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(app.state.store.declaration("UP-4").await.unwrap().is_some());
+}
+
+/// The allowance page compares the monthly plan with imports (chart and table); utilisation is
+/// public, aggregates only, with the duty-forgone chart; the SLA page charts open applications
+/// by age. Both languages.
+async fn plan_against_imports_public_utilisation_and_sla_ages(app: &App) {
+    waiver_store::testing::seed_allowance(
+        &app.state.store,
+        "WVR-2020-000904",
+        "3700HS0001",
+        "12019010",
+        60_000 * 1_000_000,
+        0,
+        (
+            waiver_domain::BjTime::parse_instant("2020-03-01").unwrap(),
+            waiver_domain::BjTime::parse_instant("2021-03-01").unwrap(),
+        ),
+        &["l301"],
+    )
+    .await
+    .unwrap();
+    let spec = common::application_json("3700HS0001", "12019010");
+    app.state
+        .store
+        .execute_raw(&format!(
+            "UPDATE applications SET spec = '{spec}' WHERE number = 'APP-WVR-2020-000904'"
+        ))
+        .await
+        .unwrap();
+    let csrf = "c".repeat(64);
+    let session = |name: &'static str| {
+        let csrf = csrf.clone();
+        async move {
+            let u = app.state.store.user(name).await.unwrap().unwrap();
+            let t = app.state.store.create_session(&u, 60_000).await.unwrap();
+            format!("waiver_session={t}; waiver_csrf={csrf}")
+        }
+    };
+    let customs = session("user.customs").await;
+    let applicant = session("user.applicant").await;
+    let analyst = session("user.analyst").await;
+    let officer = session("user.officer").await;
+    // 25 000 t in April, 1 000 t in June.
+    for (n, at, t) in [
+        ("PL-1", "2020-04-03", "25000"),
+        ("PL-2", "2020-06-01", "1000"),
+    ] {
+        let (st, _, html) = send(
+            app,
+            "POST",
+            "/declarations/new",
+            &[("cookie", &customs)],
+            Some(&form(&[
+                ("csrf", &csrf),
+                ("number", n),
+                ("importer", "3700HS0001"),
+                ("declared_at", at),
+                ("l1_code", "12019010"),
+                ("l1_origin", "US"),
+                ("l1_quantity", t),
+                ("l1_unit", "t"),
+                ("l1_value", "4000000"),
+                ("l1_currency", "USD"),
+                ("l1_allowance", "WVR-2020-000904"),
+            ])),
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{html}");
+    }
+    let (st, _, html) = send(
+        app,
+        "GET",
+        "/allowances/WVR-2020-000904",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    check_page(&html, "en");
+    for s in [
+        "Purchase plan and imports per month",
+        // The chart: an image with a name and a text alternative, bars per month.
+        "role=\"img\" aria-label=\"Planned, imported and reported quantities per month\"",
+        "<desc>The table below gives the same figures.</desc>",
+        "class=\"planned\"",
+        "class=\"imported\"",
+        "30,000 t",
+        "25,000 t",
+        // The table: April planned 30 000, imported 25 000, −5 000; May −30 000; June +1 000.
+        "<td>2020-04</td><td class=\"num\">30,000</td><td class=\"num\">25,000</td><td class=\"num\">-5,000</td>",
+        "<td>2020-05</td><td class=\"num\">30,000</td><td class=\"num\">0</td><td class=\"num\">-30,000</td>",
+        "<td>2020-06</td><td class=\"num\">0</td><td class=\"num\">1,000</td><td class=\"num\">1,000</td>",
+        "/api/v1/allowances/WVR-2020-000904/plan?format=csv",
+    ] {
+        assert!(html.contains(s), "{s} in {html}");
+    }
+    let (_, _, zh) = send(
+        app,
+        "GET",
+        "/allowances/WVR-2020-000904?lang=zh",
+        &[("cookie", &applicant)],
+        None,
+    )
+    .await;
+    check_page(&zh, "zh-Hans");
+    assert!(
+        zh.contains("每月采购计划与实际进口") && zh.contains("30,000 t"),
+        "{zh}"
+    );
+    // Utilisation without signing in: aggregates, the duty-forgone chart, no importer and no
+    // allowance named, no link to the (signed-in) API report.
+    let a = app
+        .state
+        .store
+        .utilisation(waiver_domain::BjTime::parse_instant("2026-01-01").unwrap())
+        .await
+        .unwrap();
+    let april = a
+        .iter()
+        .find(|u| u.month.as_deref() == Some("2020-04"))
+        .unwrap();
+    assert!(april.duty_forgone_fen > 0);
+    let april_cny = waiver_domain::Fen(april.duty_forgone_fen).to_string();
+    for (lang, tag, unit) in [("en", "en", "CNY"), ("zh", "zh-Hans", "元")] {
+        let (st, _, html) = send(app, "GET", &format!("/utilisation?lang={lang}"), &[], None).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        check_page(&html, tag);
+        assert!(html.contains("class=\"forgone\""), "{html}");
+        let (int, frac) = april_cny.split_once('.').unwrap();
+        let grouped = waiver_web::ui::i18n::Lang::En.number(int);
+        assert!(
+            html.contains(&format!("{grouped}.{frac} {unit}")),
+            "{grouped}.{frac} {unit} in {html}"
+        );
+        for secret in [
+            "3700HS0001",
+            "WVR-2020-000904",
+            "PL-1",
+            "reports/utilisation",
+        ] {
+            assert!(!html.contains(secret), "{secret} in {html}");
+        }
+    }
+    // The page's CSV, for everyone: the same aggregates as the API report (which needs a role).
+    let (_, _, html) = send(app, "GET", "/utilisation", &[], None).await;
+    assert!(html.contains("href=\"/utilisation.csv\""), "{html}");
+    let (st, h, csv) = send(app, "GET", "/utilisation.csv", &[], None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        !csv.contains("3700HS0001") && !csv.contains("WVR-"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            "CN-2020-MKT,12019010,2020-04,,25000000,,,{april_cny}"
+        )),
+        "{csv}"
+    );
+    let (st, _, api_csv) = send(
+        app,
+        "GET",
+        "/api/v1/reports/utilisation?format=csv",
+        &[("cookie", &analyst)],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(api_csv, csv);
+    let (st, _, _) = send(
+        app,
+        "GET",
+        "/api/v1/reports/utilisation?format=csv",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // The SLA page charts open applications by age, every band shown.
+    for (lang, tag, band) in [("en", "en", "0–7 days"), ("zh", "zh-Hans", "0–7 天")] {
+        let (st, _, html) = send(
+            app,
+            "GET",
+            &format!("/programmes/CN-2020-MKT/sla?lang={lang}"),
+            &[("cookie", &officer)],
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        check_page(&html, tag);
+        assert!(html.contains(band), "{band} in {html}");
+        assert_eq!(html.matches("<svg class=\"chart\"").count(), 2, "{html}");
+    }
+}
+
 both!(
+    customs_uploads_a_csv_file_and_every_row_is_accounted_for,
+    plan_against_imports_public_utilisation_and_sla_ages,
     customs_declares_a_csv_and_every_row_is_accounted_for,
     scenario_and_landed_pages_and_the_aid_panel,
     customs_declares_through_the_form_and_the_holder_sees_the_balance_drop,

@@ -3,18 +3,20 @@
 //! line by line, and cancellation. Every rule is the API's: the form builds a
 //! [`DeclarationIn`] and hands it to [`crate::declarations::record_answer`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Form, Path, Query, State};
-use axum::http::header::LOCATION;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 use serde_json::Value;
+use waiver_domain::QtyUnit;
 
-use super::layout::{page, Ctx};
+use super::layout::{bar_chart, page, Bar, Ctx};
 use super::{csrf_ok, ctx, expired, may, not_found, refused, respond, urlencode, LangQuery};
 use crate::auth::{Action, Caller};
 use crate::declarations::{DeclarationIn, DeclarationLineIn};
@@ -26,10 +28,17 @@ pub const SLOTS: usize = 3;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/declarations/new", get(new_form).post(submit))
-        .route("/declarations/csv", get(csv_form).post(csv_submit))
+        .route(
+            "/declarations/csv",
+            get(csv_form)
+                .post(csv_submit)
+                // The paste box and the file may each hold CSV_MAX_BYTES; URL-encoding grows text.
+                .layer(DefaultBodyLimit::max(3 * CSV_MAX_BYTES)),
+        )
         .route("/declarations/{number}", get(view))
         .route("/declarations/{number}/cancel", post(cancel))
         .route("/utilisation", get(utilisation))
+        .route("/utilisation.csv", get(utilisation_csv))
         .route("/allowances/{number}/purchase-reports", post(file_report))
 }
 
@@ -241,8 +250,18 @@ const CSV_COLUMNS: [&str; 12] = [
     "allowance",
 ];
 
-fn csv_page(c: &Ctx, text: &str, results: Option<&[CsvOutcome]>, error: Option<&str>) -> Markup {
+/// The CSV page: the paste box and the file field in one `multipart/form-data` form, and, after
+/// a submission, what happened to every declaration (`file`: the name of the uploaded file the
+/// results or the error are about).
+fn csv_page(
+    c: &Ctx,
+    text: &str,
+    results: Option<&[CsvOutcome]>,
+    error: Option<&str>,
+    file: Option<&str>,
+) -> Markup {
     let title = c.t("decl.csv");
+    let anchor = if file.is_some() { "#csv_file" } else { "#csv" };
     page(
         c,
         &title,
@@ -251,12 +270,15 @@ fn csv_page(c: &Ctx, text: &str, results: Option<&[CsvOutcome]>, error: Option<&
             @if let Some(msg) = error {
                 div.error-summary role="alert" aria-labelledby="error-summary-title" {
                     h2 id="error-summary-title" { (c.t("form.errors")) }
-                    ul { li { a href="#csv" { (msg) } } }
+                    ul { li { a href=(anchor) { (msg) } } }
                 }
             }
             @if let Some(rs) = results {
                 table {
-                    caption { (c.t("decl.csv_results")) }
+                    caption {
+                        (c.t("decl.csv_results"))
+                        @if let Some(name) = file { " — " (c.t("decl.csv_from_file")) " " code { (name) } }
+                    }
                     thead { tr {
                         th scope="col" { (c.t("decl.number")) } th scope="col" { (c.t("decl.csv_rows")) }
                         th scope="col" { (c.t("decl.csv_outcome")) }
@@ -272,10 +294,14 @@ fn csv_page(c: &Ctx, text: &str, results: Option<&[CsvOutcome]>, error: Option<&
                     } } }
                 }
             }
-            form.stack method="post" action="/declarations/csv" {
+            form.stack method="post" action="/declarations/csv" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(c.csrf);
                 label for="csv" { (c.t("decl.csv_label")) }
-                textarea id="csv" name="csv" rows="12" aria-invalid=[error.map(|_| "true")] { (text) }
+                textarea id="csv" name="csv" rows="12" aria-invalid=[(error.is_some() && file.is_none()).then_some("true")] { (text) }
+                label for="csv_file" { (c.t("decl.csv_file")) }
+                p.hint id="csv_file-hint" { (c.t("decl.csv_file_hint")) }
+                input id="csv_file" name="file" type="file" accept=".csv,text/csv" aria-describedby="csv_file-hint"
+                    aria-invalid=[(error.is_some() && file.is_some()).then_some("true")];
                 button.primary type="submit" { (c.t("decl.csv_submit")) }
             }
         },
@@ -298,7 +324,7 @@ async fn csv_form(
         return refused(&c);
     }
     let example = format!("{}\n", CSV_COLUMNS.join(","));
-    respond(&c, StatusCode::OK, csv_page(&c, &example, None, None))
+    respond(&c, StatusCode::OK, csv_page(&c, &example, None, None, None))
 }
 
 /// Declarations from the CSV, in first-appearance order, with the 1-based row numbers (after
@@ -380,11 +406,89 @@ fn declarations_from_csv(text: &str) -> Result<Vec<(DeclarationIn, Vec<usize>)>,
     Ok(out)
 }
 
+/// What the CSV form sent: its token, the CSV (the chosen file's content when a file with any
+/// bytes was chosen, the pasted text otherwise) and the file's name.
+#[derive(Default)]
+struct CsvForm {
+    csrf: String,
+    text: String,
+    file: Option<String>,
+}
+
+/// Why the CSV form could not be read.
+enum CsvFormError {
+    /// The request was not a form at all (axum's own answer).
+    Rejected(Response),
+    TooLarge,
+    NotUtf8,
+}
+
+/// Reads the CSV form, `multipart/form-data` (the page's form, with the file field) or
+/// `application/x-www-form-urlencoded` (the paste box alone); no part may exceed
+/// [`CSV_MAX_BYTES`].
+async fn read_csv_form(s: &AppState, req: Request) -> Result<CsvForm, CsvFormError> {
+    let multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(f) = Form::<Fields>::from_request(req, s)
+            .await
+            .map_err(|r| CsvFormError::Rejected(r.into_response()))?;
+        return Ok(CsvForm {
+            csrf: field(&f, "csrf").to_owned(),
+            text: field(&f, "csv").to_owned(),
+            file: None,
+        });
+    }
+    let too_large = |e: MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            CsvFormError::TooLarge
+        } else {
+            CsvFormError::Rejected(e.into_response())
+        }
+    };
+    let mut m = Multipart::from_request(req, s)
+        .await
+        .map_err(|r| CsvFormError::Rejected(r.into_response()))?;
+    let mut out = CsvForm::default();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(mut part) = m.next_field().await.map_err(too_large)? {
+        let name = part.name().unwrap_or("").to_owned();
+        let file_name = part.file_name().unwrap_or("").to_owned();
+        let mut buf = Vec::new();
+        while let Some(chunk) = part.chunk().await.map_err(too_large)? {
+            if buf.len() + chunk.len() > CSV_MAX_BYTES {
+                return Err(CsvFormError::TooLarge);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => out.csrf = String::from_utf8(buf).unwrap_or_default(),
+            "csv" => out.text = String::from_utf8(buf).map_err(|_| CsvFormError::NotUtf8)?,
+            "file" if !buf.is_empty() => file = Some((file_name, buf)),
+            _ => {}
+        }
+    }
+    if let Some((name, bytes)) = file {
+        let text = String::from_utf8(bytes).map_err(|_| CsvFormError::NotUtf8)?;
+        // Spreadsheets often start a UTF-8 file with a byte-order mark.
+        out.text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        };
+        out.file = Some(name);
+    }
+    Ok(out)
+}
+
+/// Declares every row of a pasted or uploaded CSV (same limits, same answer either way).
 async fn csv_submit(
     State(s): State<AppState>,
     caller: Result<Caller, crate::error::ApiError>,
     headers: HeaderMap,
-    Form(f): Form<Fields>,
+    req: Request,
 ) -> Response {
     let caller = caller.unwrap_or(Caller(None));
     let c = ctx(
@@ -397,16 +501,42 @@ async fn csv_submit(
     if !may(&c, Action::Declare) {
         return refused(&c);
     }
-    if !csrf_ok(&headers, field(&f, "csrf")) {
+    let unreadable = |msg: String| {
+        respond(
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            csv_page(&c, "", None, Some(&msg), None),
+        )
+    };
+    let form = match read_csv_form(&s, req).await {
+        Ok(f) => f,
+        Err(CsvFormError::Rejected(r)) => return r,
+        Err(CsvFormError::TooLarge) => {
+            return unreadable(format!(
+                "the CSV is larger than {CSV_MAX_BYTES} bytes; split it"
+            ))
+        }
+        Err(CsvFormError::NotUtf8) => {
+            return unreadable("the CSV is not UTF-8 text; save it as CSV UTF-8".into())
+        }
+    };
+    if !csrf_ok(&headers, &form.csrf) {
         return expired(&c);
     }
-    let text = field(&f, "csv");
+    let file = form.file.as_deref();
+    // An uploaded file is not echoed into the paste box.
+    let echo = if file.is_some() {
+        ""
+    } else {
+        form.text.as_str()
+    };
+    let text = form.text.as_str();
     if text.len() > CSV_MAX_BYTES {
         let msg = format!("the CSV is larger than {CSV_MAX_BYTES} bytes; split it");
         return respond(
             &c,
             StatusCode::UNPROCESSABLE_ENTITY,
-            csv_page(&c, "", None, Some(&msg)),
+            csv_page(&c, "", None, Some(&msg), file),
         );
     }
     let decls = match declarations_from_csv(text) {
@@ -415,7 +545,7 @@ async fn csv_submit(
             return respond(
                 &c,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                csv_page(&c, text, None, Some(&msg)),
+                csv_page(&c, echo, None, Some(&msg), file),
             )
         }
     };
@@ -458,7 +588,7 @@ async fn csv_submit(
         } else {
             StatusCode::OK
         },
-        csv_page(&c, text, Some(&results), None),
+        csv_page(&c, echo, Some(&results), None, file),
     )
 }
 
@@ -610,7 +740,10 @@ async fn cancel(
 }
 
 /// Utilisation per programme: a chart of granted, used and unused per tariff line (whole life)
-/// and used per month, with the duty forgone; the same figures as `/api/v1/reports/utilisation`.
+/// and used per month, and a chart of the duty forgone per month; the same figures as
+/// `/api/v1/reports/utilisation`. Public (PRODUCT.md: utilisation statistics are for analysts
+/// and the public): the figures are aggregates per programme, line and month and name no
+/// importer and no allowance; the CSV download (`/utilisation.csv`) is public too.
 async fn utilisation(
     State(s): State<AppState>,
     caller: Result<Caller, crate::error::ApiError>,
@@ -618,7 +751,7 @@ async fn utilisation(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let c = ctx(caller, &headers, q.lang.as_deref(), "/utilisation".into()).await;
-    if !may(&c, Action::ReadUtilisation) {
+    if !may(&c, Action::ReadPublic) {
         return refused(&c);
     }
     let items = match s.store.utilisation(crate::applications::now()).await {
@@ -632,29 +765,75 @@ async fn utilisation(
             .number(&waiver_domain::amount::format_scaled(i128::from(g), 6, 0))
     };
     let cny = |f: i64| c.lang.number(&waiver_domain::Fen(f).to_string());
+    // Duty forgone per programme and month, summed over the programme's lines.
+    let mut forgone: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
+    for u in &items {
+        if let Some(m) = u.month.as_deref() {
+            *forgone
+                .entry(u.programme.as_str())
+                .or_default()
+                .entry(m)
+                .or_default() += u.duty_forgone_fen;
+        }
+    }
+    let forgone_chart = |p: &str| {
+        let groups: Vec<(String, Vec<Bar>)> = forgone
+            .get(p)
+            .map(|months| {
+                months
+                    .iter()
+                    .map(|(m, f)| {
+                        let bar = Bar {
+                            class: "forgone",
+                            value: *f,
+                            text: format!("{} {}", cny(*f), c.t("unit.cny")),
+                        };
+                        ((*m).to_owned(), vec![bar])
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (groups.is_empty(), {
+            let label = format!("{} — {p}", c.t("util.forgone_chart"));
+            bar_chart(&label, &c.t("chart.desc_table"), &groups)
+        })
+    };
     let body = html! {
-        p { a href="/api/v1/reports/utilisation?format=csv" download { (c.t("util.csv")) } }
+        p.hint { (c.t("util.public")) }
+        p { a href="/utilisation.csv" download { (c.t("util.csv")) } }
         @if programmes.is_empty() { p { (c.t("util.none")) } }
         @for p in &programmes {
             @let rows: Vec<_> = items.iter().filter(|u| u.programme == *p).collect();
             @let max = rows.iter().map(|u| u.granted_g.max(u.used_g)).max().unwrap_or(1).max(1);
             @let w = |g: i64| (i128::from(g.max(0)) * 60 / i128::from(max)).to_string();
             h2 { (p) }
-            svg.chart viewBox=(format!("0 0 100 {}", rows.len() * 6 + 1)) role="img" aria-label=(format!("{} — {p}", c.t("util.chart"))) {
-                @for (i, u) in rows.iter().enumerate() {
-                    @let y = i * 6;
-                    text x="0" y=(y + 4) font-size="3" { (u.line) " " (u.month.as_deref().unwrap_or("")) }
-                    @if u.month.is_none() {
-                        rect.granted x="35" y=(y + 1) width=(w(u.granted_g)) height="1.3" {}
+            div.charts {
+                figure {
+                    svg.chart viewBox=(format!("0 0 100 {}", rows.len() * 6 + 1)) role="img" aria-label=(format!("{} — {p}", c.t("util.chart"))) {
+                        title { (c.t("util.chart")) " — " (p) }
+                        desc { (c.t("chart.desc_table")) }
+                        @for (i, u) in rows.iter().enumerate() {
+                            @let y = i * 6;
+                            text x="0" y=(y + 4) font-size="3" { (u.line) " " (u.month.as_deref().unwrap_or("")) }
+                            @if u.month.is_none() {
+                                rect.granted x="35" y=(y + 1) width=(w(u.granted_g)) height="1.3" {}
+                            }
+                            rect.used x="35" y=(format!("{}.5", y + 2)) width=(w(u.used_g)) height="1.3" {}
+                            @if u.month.is_none() {
+                                rect.unused x="35" y=(y + 4) width=(w(u.unused_g)) height="1.3" {}
+                            }
+                        }
                     }
-                    rect.used x="35" y=(format!("{}.5", y + 2)) width=(w(u.used_g)) height="1.3" {}
-                    @if u.month.is_none() {
-                        rect.unused x="35" y=(y + 4) width=(w(u.unused_g)) height="1.3" {}
-                    }
+                    figcaption.legend { (c.t("util.legend")) }
+                }
+                @let (no_forgone, chart) = forgone_chart(p);
+                figure {
+                    @if no_forgone { p { (c.t("util.forgone_none")) } } @else { (chart) }
+                    figcaption.legend { (c.t("util.forgone_legend")) }
                 }
             }
-            p.legend { (c.t("util.legend")) }
             table {
+                caption { (c.t("util.table")) " — " (p) }
                 thead { tr {
                     th scope="col" { (c.t("apps.line")) } th scope="col" { (c.t("util.month")) }
                     th.num scope="col" { (c.t("util.granted")) } th.num scope="col" { (c.t("util.used")) }
@@ -675,6 +854,101 @@ async fn utilisation(
     };
     let title = c.t("util.title");
     respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+/// The utilisation figures of the page as CSV, for everyone (the same aggregates and columns as
+/// `/api/v1/reports/utilisation?format=csv`, which needs a signed-in role).
+async fn utilisation_csv(State(s): State<AppState>) -> Response {
+    let body = match s.store.utilisation(crate::applications::now()).await {
+        Ok(items) => crate::reports::utilisation_csv(items),
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    match body {
+        Ok(b) => (
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    CONTENT_DISPOSITION,
+                    "attachment; filename=\"utilisation.csv\"",
+                ),
+            ],
+            b,
+        )
+            .into_response(),
+        Err(e) => crate::error::ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        )
+        .into_response(),
+    }
+}
+
+/// The holder's monthly purchase plan against actual imports (and what purchase reports say
+/// was bought), as a chart and a table; the same figures as `/api/v1/allowances/{number}/plan`.
+pub(crate) async fn plan_panel(
+    s: &AppState,
+    c: &Ctx,
+    a: &waiver_store::Allowance,
+) -> Result<Markup, waiver_store::StoreError> {
+    let unit = QtyUnit::parse(&a.unit).unwrap_or(QtyUnit::Kg);
+    let months = crate::plan::plan_vs_imports(&s.store, a, unit).await?;
+    let q = |g: i64| {
+        c.lang.number(&waiver_domain::amount::format_scaled(
+            i128::from(g),
+            unit.grams().ilog10(),
+            0,
+        ))
+    };
+    let with_unit = |g: i64| format!("{} {}", q(g), unit.as_str());
+    let groups: Vec<(String, Vec<Bar>)> = months
+        .iter()
+        .map(|m| {
+            let mut bars = vec![
+                Bar {
+                    class: "planned",
+                    value: m.planned_g,
+                    text: with_unit(m.planned_g),
+                },
+                Bar {
+                    class: "imported",
+                    value: m.imported_g,
+                    text: with_unit(m.imported_g),
+                },
+            ];
+            if let Some(r) = m.reported_g {
+                bars.push(Bar {
+                    class: "reported",
+                    value: r,
+                    text: with_unit(r),
+                });
+            }
+            (m.month.clone(), bars)
+        })
+        .collect();
+    Ok(html! {
+        h2 id="plan" { (c.t("plan.title")) }
+        @if months.is_empty() { p { (c.t("plan.none")) } } @else {
+            figure {
+                (bar_chart(&c.t("plan.chart"), &c.t("chart.desc_table"), &groups))
+                figcaption.legend { (c.t("plan.legend")) }
+            }
+            table {
+                caption { (c.t("plan.table")) " (" (unit.as_str()) ")" }
+                thead { tr {
+                    th scope="col" { (c.t("util.month")) } th.num scope="col" { (c.t("plan.planned")) }
+                    th.num scope="col" { (c.t("plan.imported")) } th.num scope="col" { (c.t("plan.difference")) }
+                    th.num scope="col" { (c.t("plan.reported")) }
+                } }
+                tbody { @for m in &months { tr {
+                    td { (m.month) } td.num { (q(m.planned_g)) } td.num { (q(m.imported_g)) }
+                    td.num { (q(m.imported_g - m.planned_g)) }
+                    td.num { (m.reported_g.map_or_else(|| "–".to_owned(), q)) }
+                } } }
+            }
+            p { a href=(format!("/api/v1/allowances/{}/plan?format=csv", urlencode(&a.number))) download { (c.t("util.csv")) } }
+        }
+    })
 }
 
 /// An applicant files a monthly purchase report from the allowance page.

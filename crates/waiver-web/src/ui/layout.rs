@@ -75,9 +75,7 @@ pub fn page_with_script(ctx: &Ctx, title: &str, body: Markup, script: Option<&st
                                 @if matches!(role, Some(Role::Officer | Role::Analyst | Role::Admin)) {
                                     li { a href="/programmes/CN-2020-MKT/sla" { (ctx.t("nav.sla")) } }
                                 }
-                                @if matches!(role, Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)) {
-                                    li { a href="/utilisation" { (ctx.t("nav.utilisation")) } }
-                                }
+                                li { a href="/utilisation" { (ctx.t("nav.utilisation")) } }
                                 @if role == Some(Role::Officer) {
                                     li { a href="/programmes" { (ctx.t("nav.programmes")) } }
                                 }
@@ -122,5 +120,100 @@ pub fn balance_bar(label: &str, used_g: i64, ceiling_g: i64) -> Markup {
             rect.left x="0" y="0" width="100" height="10" {}
             rect.used x="0" y="0" width=(used_w) height="10" {}
         }
+    }
+}
+
+/// One bar of a [`bar_chart`]: its CSS class (the colour), its value (any exact integer unit,
+/// scaled against the chart's largest) and the figure printed beside it, already formatted for
+/// the locale.
+pub struct Bar {
+    pub class: &'static str,
+    pub value: i64,
+    pub text: String,
+}
+
+/// A horizontal bar chart drawn on the server (SVG, no script, no inline style): one group per
+/// row label, one bar per series in the group, the figure beside each bar. The chart is an
+/// image with a name (`aria-label` and `<title>`); the table the page shows next to it is its
+/// text alternative, and `desc` says so.
+pub fn bar_chart(label: &str, desc: &str, groups: &[(String, Vec<Bar>)]) -> Markup {
+    const BAR: usize = 3;
+    const GAP: usize = 2;
+    let max = groups
+        .iter()
+        .flat_map(|(_, bars)| bars.iter().map(|b| b.value))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    // Bars start at x = 34 (room for labels such as "Returned for amendment") and are at most
+    // 44 wide, leaving room for the figure.
+    // Tenths of a unit, exact: the bar's width, and where its figure starts.
+    let tenths = |v: i64| i128::from(v.clamp(0, max)) * 440 / i128::from(max);
+    let dec = |t: i128| format!("{}.{}", t / 10, t % 10);
+    let mut y = 0usize;
+    let mut rows = Vec::with_capacity(groups.len());
+    for (name, bars) in groups {
+        rows.push((y, name, bars));
+        y += bars.len().max(1) * BAR + GAP;
+    }
+    html! {
+        svg.chart viewBox=(format!("0 0 100 {}", y.max(1))) role="img" aria-label=(label) {
+            title { (label) }
+            desc { (desc) }
+            @for (top, name, bars) in &rows {
+                text.label x="0" y=(top + BAR - 1) font-size="2.4" { (name) }
+                @for (i, b) in bars.iter().enumerate() {
+                    @let by = top + i * BAR;
+                    @let w = tenths(b.value);
+                    rect class=(b.class) x="34" y=(format!("{by}.4")) width=(dec(w)) height="2.2" {}
+                    text x=(dec(350 + w)) y=(by + 2) font-size="2.2" { (b.text) }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_largest_and_carry_their_figures() {
+        let bar = |class, value, text: &str| Bar {
+            class,
+            value,
+            text: text.to_owned(),
+        };
+        let m = bar_chart(
+            "plan",
+            "the table",
+            &[
+                (
+                    "2020-04".into(),
+                    vec![bar("planned", 300, "300 t"), bar("imported", 150, "150 t")],
+                ),
+                ("2020-05".into(), vec![bar("planned", -5, "-5 t")]),
+            ],
+        )
+        .into_string();
+        assert!(m.contains("viewBox=\"0 0 100 13\""), "{m}");
+        assert!(
+            m.contains("<title>plan</title><desc>the table</desc>"),
+            "{m}"
+        );
+        assert!(
+            m.contains("<rect class=\"planned\" x=\"34\" y=\"0.4\" width=\"44.0\""),
+            "{m}"
+        );
+        assert!(
+            m.contains("<rect class=\"imported\" x=\"34\" y=\"3.4\" width=\"22.0\""),
+            "{m}"
+        );
+        assert!(
+            m.contains("x=\"57.0\" y=\"5\" font-size=\"2.2\">150 t<"),
+            "{m}"
+        );
+        // A negative value draws no bar; its figure still shows.
+        assert!(m.contains("width=\"0.0\"") && m.contains(">-5 t<"), "{m}");
     }
 }

@@ -30,7 +30,7 @@ use waiver_domain::{BjTime, Currency, Money, Origin, Precision, Quantity, RatePp
 use crate::auth::{permits, Action, Caller};
 use crate::AppState;
 use i18n::{Lang, LANG_COOKIE};
-use layout::{balance_bar, page, Ctx};
+use layout::{balance_bar, bar_chart, page, Bar, Ctx};
 
 pub const CSRF_COOKIE: &str = "waiver_csrf";
 const CSS: &str = include_str!("../../assets/waiver.css");
@@ -239,6 +239,7 @@ async fn home(
             li { a href="/register" { (c.t("nav.register")) } }
             li { a href="/programmes" { (c.t("nav.programmes")) } }
             li { a href="/policy-changes" { (c.t("nav.policy")) } }
+            li { a href="/utilisation" { (c.t("nav.utilisation")) } }
         }
     };
     let title = c.t("app.name");
@@ -798,6 +799,14 @@ async fn allowance(
         return not_found(&c);
     };
     let reports = customs::reports_panel(&s, &c, &a.number).await;
+    // The balance is the page's purpose: a plan that cannot be read is said, not fatal.
+    let plan = match customs::plan_panel(&s, &c, &a).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(allowance = %a.number, error = %e, "purchase plan unreadable");
+            html! { h2 id="plan" { (c.t("plan.title")) } p.error { (c.t("plan.unreadable")) } }
+        }
+    };
     let qty = |g: i64| {
         c.lang
             .number(&waiver_domain::amount::format_scaled(i128::from(g), 6, 0))
@@ -816,6 +825,7 @@ async fn allowance(
         p.legend { (c.t("allow.used")) ": " (c.lang.number(&a.used)) " / " (c.lang.number(&a.ceiling)) " " (a.unit) }
         h2 { (c.t("allow.over_time")) }
         (customs::balance_chart(&c.t("allow.over_time"), a.ceiling_g, &a.entries.iter().map(|e| (e.quantity_g, e.kind.as_str())).collect::<Vec<_>>()))
+        (plan)
         h2 { (c.t("allow.entries")) }
         table {
             thead { tr {
@@ -894,21 +904,47 @@ async fn sla(
         Ok(x) => x,
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    let max = sla.by_state.values().copied().max().unwrap_or(1).max(1);
-    let rows = sla.by_state.len().max(1);
+    let state_groups: Vec<(String, Vec<Bar>)> = sla
+        .by_state
+        .iter()
+        .map(|(state, n)| {
+            let bar = Bar {
+                class: "used",
+                value: *n,
+                text: c.lang.number(&n.to_string()),
+            };
+            (c.t(&format!("state.{state}")), vec![bar])
+        })
+        .collect();
     let days = |d: Option<i64>| d.map_or("–".to_owned(), |d| d.to_string());
+    let bands = age_bands(&c, &sla.open_ages_days);
+    let age_groups: Vec<(String, Vec<Bar>)> = bands
+        .iter()
+        .map(|(band, n)| {
+            let bar = Bar {
+                class: "used",
+                value: *n,
+                text: c.lang.number(&n.to_string()),
+            };
+            (band.clone(), vec![bar])
+        })
+        .collect();
     let body = html! {
         h2 { (c.t("sla.states")) }
-        svg.chart viewBox=(format!("0 0 100 {}", rows * 6)) role="img" aria-label=(c.t("sla.states")) {
-            @for (i, (state, n)) in sla.by_state.iter().enumerate() {
-                rect.used x="35" y=(i * 6 + 1) width=(format!("{}", n * 60 / max)) height="4" {}
-                text x="0" y=(i * 6 + 4) font-size="3" { (c.t(&format!("state.{state}"))) }
-                text x=(format!("{}", 36 + n * 60 / max)) y=(i * 6 + 4) font-size="3" { (n) }
-            }
-        }
+        (bar_chart(&c.t("sla.states"), &c.t("chart.desc_table"), &state_groups))
         table {
             thead { tr { th scope="col" { (c.t("apps.state")) } th.num scope="col" { (c.t("sla.count")) } } }
             tbody { @for (state, n) in &sla.by_state { tr { td { (c.t(&format!("state.{state}"))) } td.num { (n) } } } }
+        }
+        h2 { (c.t("sla.ages")) }
+        figure {
+            (bar_chart(&c.t("sla.ages"), &c.t("chart.desc_table"), &age_groups))
+            figcaption.legend { (c.t("sla.ages_legend")) }
+        }
+        table {
+            caption { (c.t("sla.ages")) }
+            thead { tr { th scope="col" { (c.t("sla.band")) } th.num scope="col" { (c.t("sla.count")) } } }
+            tbody { @for (band, n) in &bands { tr { td { (band) } td.num { (c.lang.number(&n.to_string())) } } } }
         }
         dl.facts {
             dt { (c.t("sla.open")) } dd { (sla.open) }
@@ -924,4 +960,56 @@ async fn sla(
     };
     let title = format!("{} — {id}", c.t("sla.title"));
     respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+/// Upper bounds (days, inclusive) of the age bands of the SLA page; the last band is open.
+const AGE_BANDS: [i64; 5] = [7, 14, 30, 60, 90];
+
+/// Open applications per age band (`0–7 days`, …, `more than 90 days`), every band shown.
+fn age_bands(c: &Ctx, ages_days: &[i64]) -> Vec<(String, i64)> {
+    let mut out = Vec::with_capacity(AGE_BANDS.len() + 1);
+    let mut low = 0;
+    for high in AGE_BANDS {
+        let n = ages_days
+            .iter()
+            .filter(|a| (low..=high).contains(*a))
+            .count();
+        out.push((
+            format!("{low}–{high} {}", c.t("sla.days")),
+            i64::try_from(n).unwrap_or(i64::MAX),
+        ));
+        low = high + 1;
+    }
+    let last = AGE_BANDS[AGE_BANDS.len() - 1];
+    let n = ages_days.iter().filter(|a| **a > last).count();
+    out.push((
+        c.t("sla.over").replace("{}", &last.to_string()),
+        i64::try_from(n).unwrap_or(i64::MAX),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_applications_fall_into_every_age_band() {
+        let c = Ctx {
+            lang: Lang::En,
+            user: None,
+            csrf: String::new(),
+            here: "/".into(),
+        };
+        let bands = age_bands(&c, &[0, 7, 8, 30, 31, 90, 91, 400]);
+        let n: Vec<i64> = bands.iter().map(|(_, n)| *n).collect();
+        assert_eq!(n, [2, 1, 1, 1, 1, 2]);
+        assert_eq!(bands[0].0, "0–7 days");
+        assert_eq!(bands[5].0, "more than 90 days");
+        let zh = Ctx {
+            lang: Lang::Zh,
+            ..c
+        };
+        assert_eq!(age_bands(&zh, &[])[5], ("90天以上".to_owned(), 0));
+    }
 }

@@ -1,47 +1,59 @@
-//! Allocation-free formatting of amounts for the bulk output.
+//! Allocation-free formatting of amounts for the bulk output, into a caller's fixed buffer.
 
 use waiver_domain::{Fen, RatePpm};
 
-/// Appends `fen` as CNY with two decimals (`1234.05`).
+/// The longest text `put_fen` or `put_pct` writes (a sign, 19 digits, a point, decimals).
+pub const MAX_NUMBER: usize = 26;
+
+/// Writes `fen` as CNY with two decimals (`1234.05`) into `buf` at `at`; returns the end. `buf` needs
+/// [`MAX_NUMBER`] bytes from `at`.
 #[inline]
-pub fn push_fen(buf: &mut Vec<u8>, fen: Fen) {
-    let mut b = [0u8; 24];
+pub fn put_fen(buf: &mut [u8], mut at: usize, fen: Fen) -> usize {
     let a = fen.0.unsigned_abs();
-    b[21] = b'.';
-    b[22..].copy_from_slice(&PAIRS[(a % 100) as usize]);
-    let mut i = digits_back(&mut b, 21, a / 100);
     if fen.0 < 0 {
-        i -= 1;
-        b[i] = b'-';
+        buf[at] = b'-';
+        at += 1;
     }
-    buf.extend_from_slice(&b[i..]);
+    let int = a / 100;
+    let end = at + digit_count(int);
+    digits_back(buf, end, int);
+    buf[end] = b'.';
+    buf[end + 1..end + 3].copy_from_slice(&PAIRS[(a % 100) as usize]);
+    end + 3
 }
 
-/// Appends a rate as a percentage with trailing zeros trimmed (`30.5`, `25`).
+/// Writes a rate as a percentage with trailing zeros trimmed (`30.5`, `25`) into `buf` at `at`; returns the end. `buf` needs
+/// [`MAX_NUMBER`] bytes from `at`.
 #[inline]
-pub fn push_pct(buf: &mut Vec<u8>, r: RatePpm) {
+pub fn put_pct(buf: &mut [u8], mut at: usize, r: RatePpm) -> usize {
     let v = r.0.unsigned_abs();
-    let mut b = [0u8; 28];
+    if r.0 < 0 {
+        buf[at] = b'-';
+        at += 1;
+    }
+    let int = v / 10_000;
+    let mut end = at + digit_count(int);
+    digits_back(buf, end, int);
     let mut frac = v % 10_000;
-    let mut end = b.len();
     if frac != 0 {
         let mut digits = 4;
         while frac.is_multiple_of(10) {
             frac /= 10;
             digits -= 1;
         }
-        let start = end - digits;
-        b[start..end].fill(b'0');
-        digits_back(&mut b, end, frac);
-        end = start - 1;
-        b[end] = b'.';
+        buf[end] = b'.';
+        let frac_end = end + 1 + digits;
+        buf[end + 1..frac_end].fill(b'0');
+        digits_back(buf, frac_end, frac);
+        end = frac_end;
     }
-    let mut i = digits_back(&mut b, end, v / 10_000);
-    if r.0 < 0 {
-        i -= 1;
-        b[i] = b'-';
-    }
-    buf.extend_from_slice(&b[i..]);
+    end
+}
+
+/// The number of decimal digits of `v` (1 for 0).
+#[inline]
+fn digit_count(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// `PAIRS[n]` is `n` (0–99) as two ASCII digits.
@@ -92,9 +104,9 @@ mod tests {
             10,
             99,
         ] {
-            let mut b = Vec::new();
-            push_fen(&mut b, Fen(v));
-            assert_eq!(String::from_utf8(b).unwrap(), Fen(v).to_string());
+            let mut fixed = [b'x'; 3 + MAX_NUMBER];
+            let end = put_fen(&mut fixed, 3, Fen(v));
+            assert_eq!(&fixed[3..end], Fen(v).to_string().as_bytes());
         }
         for v in [
             0i64,
@@ -111,9 +123,9 @@ mod tests {
             i64::MAX,
             i64::MIN,
         ] {
-            let mut b = Vec::new();
-            push_pct(&mut b, RatePpm(v));
-            assert_eq!(String::from_utf8(b).unwrap(), RatePpm(v).pct_string());
+            let mut fixed = [b'x'; 3 + MAX_NUMBER];
+            let end = put_pct(&mut fixed, 3, RatePpm(v));
+            assert_eq!(&fixed[3..end], RatePpm(v).pct_string().as_bytes());
         }
     }
 }

@@ -24,15 +24,18 @@ use crate::engine::{
 use crate::schedule::{Measure, MeasureKind, Role, Schedule, TariffLine};
 use crate::time::{BjTime, Precision};
 
+/// How many codes' line versions a [`BulkAssessor`] keeps.
+const CODES_KEPT: usize = 64;
+
 /// Assesses lines against one schedule, remembering the layers in force per line, origin and
 /// time segment. Memory grows with the schedule and the origins seen, never with the lines.
 pub struct BulkAssessor<'s> {
     schedule: &'s Schedule,
     /// Per tariff line index: the segment tables built so far.
     by_line: Vec<Vec<Segments<'s>>>,
-    /// The last code looked up and the indices of its line versions, in the schedule's order
-    /// (the lines of a declaration often share a code).
-    last_code: Option<(TariffCode, SmallVec<[usize; 2]>)>,
+    /// Codes looked up and the indices of their line versions, in the schedule's order; at most
+    /// [`CODES_KEPT`] (then it starts afresh), so memory stays flat whatever the input.
+    codes: Vec<(TariffCode, SmallVec<[usize; 2]>)>,
 }
 
 /// The time segments of one (line, origin, quota choice).
@@ -61,7 +64,7 @@ impl<'s> BulkAssessor<'s> {
         BulkAssessor {
             schedule,
             by_line: schedule.lines().iter().map(|_| Vec::new()).collect(),
-            last_code: None,
+            codes: Vec::new(),
         }
     }
 
@@ -106,9 +109,9 @@ impl<'s> BulkAssessor<'s> {
     /// 10-digit code without lines of its own, of its 8-digit parent) in force at `at`.
     fn line_at(&mut self, code: TariffCode, at: BjTime) -> Option<(usize, &'s TariffLine)> {
         let s = self.schedule;
-        let versions = match &self.last_code {
-            Some((c, v)) if *c == code => v,
-            _ => {
+        let k = match self.codes.iter().position(|(c, _)| *c == code) {
+            Some(k) => k,
+            None => {
                 let of = |c: &TariffCode| -> SmallVec<[usize; 2]> {
                     let mut v: SmallVec<[usize; 2]> = s
                         .lines()
@@ -127,10 +130,14 @@ impl<'s> BulkAssessor<'s> {
                         v = of(&p);
                     }
                 }
-                &self.last_code.insert((code, v)).1
+                if self.codes.len() >= CODES_KEPT {
+                    self.codes.clear();
+                }
+                self.codes.push((code, v));
+                self.codes.len() - 1
             }
         };
-        versions.iter().find_map(|&i| {
+        self.codes.get(k)?.1.iter().find_map(|&i| {
             let l = s.lines().get(i)?;
             l.validity.contains(at).then_some((i, l))
         })

@@ -3,8 +3,10 @@
 //! blank lines skipped), without copying the common record.
 //!
 //! A record whose line has no `"` and no `\r` is split at its commas in place: for such a line
-//! the `csv` state machine only ever copies bytes and ends fields at commas. Every other record
-//! (quoted fields, quoted newlines, CR line ends, blank lines) is handed to `csv_core`, the state
+//! the `csv` state machine only ever copies bytes and ends fields at commas. A line whose quoted
+//! fields are simple (`"a, b"`: no doubled quote, no line break inside) is split in place too,
+//! each field being the bytes inside its quotes. Every other record (doubled quotes, quoted
+//! newlines, CR line ends, blank lines) is handed to `csv_core`, the state
 //! machine the `csv` crate itself runs, so the two paths give the same fields, the same record
 //! extents and the same line counts. `tests` checks this against the `csv` crate on random input.
 
@@ -74,6 +76,39 @@ fn split_at_commas(line: &[u8], fields: &mut Vec<(usize, usize)>) {
     fields.push((s, line.len()));
 }
 
+/// A line whose quoted fields are simple (`"..."` with no `"`, `\r` or `\n` inside, followed by
+/// a comma, the line's `\n` or the block's end) and whose other fields have no `"` or `\r`:
+/// sets `fields` to the ranges of the field contents (inside the quotes) and returns the line's
+/// length and whether a `\n` ends it. `None` for anything else (the `csv` state machine reads it).
+fn scan_simply_quoted(rest: &[u8], fields: &mut Vec<(usize, usize)>) -> Option<(usize, bool)> {
+    fields.clear();
+    let mut i = 0;
+    loop {
+        let end = if rest.get(i) == Some(&b'"') {
+            let close = i + 1 + memchr::memchr(b'"', rest.get(i + 1..)?)?;
+            if memchr::memchr2(b'\n', b'\r', &rest[i + 1..close]).is_some() {
+                return None;
+            }
+            fields.push((i + 1, close));
+            close + 1
+        } else {
+            let tail = rest.get(i..)?;
+            let j = i + tail
+                .iter()
+                .position(|&b| matches!(b, b',' | b'\n' | b'"' | b'\r'))
+                .unwrap_or(tail.len());
+            fields.push((i, j));
+            j
+        };
+        match rest.get(end) {
+            Some(b',') => i = end + 1,
+            Some(b'\n') => return Some((end, true)),
+            None => return Some((end, false)),
+            Some(_) => return None,
+        }
+    }
+}
+
 impl Default for Splitter {
     fn default() -> Self {
         Splitter {
@@ -105,13 +140,19 @@ impl Splitter {
             return None;
         }
         // The line up to its `\n` (or the block's end), if no `"` or `\r` comes first.
-        let (line, newline) = match memchr::memchr3(b'\n', b'"', b'\r', rest) {
-            Some(i) if rest[i] == b'\n' => (&rest[..i], true),
-            Some(_) => (&rest[..0], false),
-            None => (rest, false),
+        let (line, newline, quoted) = match memchr::memchr3(b'\n', b'"', b'\r', rest) {
+            Some(i) if rest[i] == b'\n' => (&rest[..i], true, false),
+            Some(i) if rest[i] == b'"' => match scan_simply_quoted(rest, &mut self.fields) {
+                Some((len, newline)) => (&rest[..len], newline, true),
+                None => (&rest[..0], false, true),
+            },
+            Some(_) => (&rest[..0], false, false),
+            None => (rest, false, false),
         };
         if !line.is_empty() && (start != 0 || !line.starts_with(BOM)) {
-            split_at_commas(line, &mut self.fields);
+            if !quoted {
+                split_at_commas(line, &mut self.fields);
+            }
             *pos = start + line.len() + usize::from(newline);
             return Some(Record {
                 raw: line,

@@ -120,7 +120,11 @@ fn parse_scaled_general(raw: &str, scale: u32) -> Result<i64, NumberError> {
         });
     }
     let pad = scale as usize - frac_b.len().min(scale as usize);
-    let v = v * POW10[scale as usize] + frac * POW10[pad];
+    // 15 integer digits at 6 decimals do not fit in an i64: too large, not a wrapped value.
+    let v = v
+        .checked_mul(POW10[scale as usize])
+        .and_then(|v| v.checked_add(frac * POW10[pad]))
+        .ok_or_else(|| NumberError::TooLarge(raw.to_owned()))?;
     Ok(if neg { -v } else { v })
 }
 
@@ -379,8 +383,7 @@ mod tests {
     proptest! {
         #[test]
         fn the_one_pass_parse_agrees_with_the_general_one(
-            // At most 12 digits: the general parse overflows beyond 12 integer digits at scale 6.
-            text in "[.+ -]{0,2}[0-9]{0,6}[.]?[0-9]{0,6}",
+            text in "[.+ -]{0,2}[0-9]{0,9}[.]?[0-9]{0,8}",
             scale in 0u32..=6,
         ) {
             if let Some(v) = parse_scaled_short(text.as_bytes(), scale) {
@@ -416,6 +419,12 @@ mod tests {
             parse_scaled("1234567890123456", 0),
             Err(NumberError::TooLarge(_))
         ));
+        // Used to overflow (a panic in debug builds, a wrapped value in release ones).
+        assert!(matches!(
+            parse_scaled("99999999999999", 6),
+            Err(NumberError::TooLarge(_))
+        ));
+        assert_eq!(parse_scaled("9999999999999", 5), Ok(999_999_999_999_900_000));
     }
 
     #[test]

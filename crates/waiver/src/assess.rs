@@ -20,7 +20,7 @@ use crossbeam_channel::bounded;
 use waiver_domain::bulk::BulkAssessor;
 use waiver_domain::{Assessment, BjTime, Fen, Precision, RawLine, RegistrationCode, Schedule};
 
-use crate::output::{put_fen, put_pct, MAX_NUMBER};
+use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
 use crate::records::{Splitter, TextRecord};
 
 #[derive(Args)]
@@ -391,27 +391,27 @@ fn assess_record<'s>(
 
 /// Appends the computed columns (leading comma, trailing newline) to an output row.
 fn write_assessment(out: &mut Vec<u8>, a: &Assessment) {
-    // The nine numbers go through one fixed buffer and one copy.
+    // The nine numbers are written right to left into one fixed buffer and copied once.
     let mut b = [0u8; 9 * (1 + MAX_NUMBER)];
-    let mut n = 0;
+    let mut i = b.len();
     for v in [
-        Num::Fen(a.customs_value),
-        Num::Pct(a.base_rate),
-        Num::Fen(a.base_duty),
-        Num::Pct(a.additional_rate),
-        Num::Fen(a.additional_duty),
-        Num::Pct(a.vat_rate),
-        Num::Fen(a.vat),
-        Num::Fen(a.total),
         Num::Fen(a.exclusion_saving),
+        Num::Fen(a.total),
+        Num::Fen(a.vat),
+        Num::Pct(a.vat_rate),
+        Num::Fen(a.additional_duty),
+        Num::Pct(a.additional_rate),
+        Num::Fen(a.base_duty),
+        Num::Pct(a.base_rate),
+        Num::Fen(a.customs_value),
     ] {
-        b[n] = b',';
-        n = match v {
-            Num::Fen(f) => put_fen(&mut b, n + 1, f),
-            Num::Pct(r) => put_pct(&mut b, n + 1, r),
-        };
+        i = match v {
+            Num::Fen(f) => put_fen_back(&mut b, i, f),
+            Num::Pct(r) => put_pct_back(&mut b, i, r),
+        } - 1;
+        b[i] = b',';
     }
-    out.extend_from_slice(&b[..n]);
+    out.extend_from_slice(&b[i..]);
     out.push(b',');
     for (i, id) in a.charged_ids().enumerate() {
         if i > 0 {

@@ -2,38 +2,29 @@
 
 use waiver_domain::{Fen, RatePpm};
 
-/// The longest text `put_fen` or `put_pct` writes (a sign, 19 digits, a point, decimals).
+/// The longest text `put_fen_back` or `put_pct_back` writes (a sign, 19 digits, a point, decimals).
 pub const MAX_NUMBER: usize = 26;
 
-/// Writes `fen` as CNY with two decimals (`1234.05`) into `buf` at `at`; returns the end. `buf` needs
-/// [`MAX_NUMBER`] bytes from `at`.
+/// Writes `fen` as CNY with two decimals (`1234.05`) into `buf`, ending just before `end`;
+/// returns where it starts. `buf` needs [`MAX_NUMBER`] bytes before `end`.
 #[inline]
-pub fn put_fen(buf: &mut [u8], mut at: usize, fen: Fen) -> usize {
+pub fn put_fen_back(buf: &mut [u8], end: usize, fen: Fen) -> usize {
     let a = fen.0.unsigned_abs();
+    buf[end - 2..end].copy_from_slice(&PAIRS[(a % 100) as usize]);
+    buf[end - 3] = b'.';
+    let mut i = digits_back(buf, end - 3, a / 100);
     if fen.0 < 0 {
-        buf[at] = b'-';
-        at += 1;
+        i -= 1;
+        buf[i] = b'-';
     }
-    let int = a / 100;
-    let end = at + digit_count(int);
-    digits_back(buf, end, int);
-    buf[end] = b'.';
-    buf[end + 1..end + 3].copy_from_slice(&PAIRS[(a % 100) as usize]);
-    end + 3
+    i
 }
 
-/// Writes a rate as a percentage with trailing zeros trimmed (`30.5`, `25`) into `buf` at `at`; returns the end. `buf` needs
-/// [`MAX_NUMBER`] bytes from `at`.
+/// Writes a rate as a percentage with trailing zeros trimmed (`30.5`, `25`) into `buf`, ending
+/// just before `end`; returns where it starts. `buf` needs [`MAX_NUMBER`] bytes before `end`.
 #[inline]
-pub fn put_pct(buf: &mut [u8], mut at: usize, r: RatePpm) -> usize {
+pub fn put_pct_back(buf: &mut [u8], mut end: usize, r: RatePpm) -> usize {
     let v = r.0.unsigned_abs();
-    if r.0 < 0 {
-        buf[at] = b'-';
-        at += 1;
-    }
-    let int = v / 10_000;
-    let mut end = at + digit_count(int);
-    digits_back(buf, end, int);
     let mut frac = v % 10_000;
     if frac != 0 {
         let mut digits = 4;
@@ -41,19 +32,18 @@ pub fn put_pct(buf: &mut [u8], mut at: usize, r: RatePpm) -> usize {
             frac /= 10;
             digits -= 1;
         }
+        let start = end - digits;
+        buf[start..end].fill(b'0');
+        digits_back(buf, end, frac);
+        end = start - 1;
         buf[end] = b'.';
-        let frac_end = end + 1 + digits;
-        buf[end + 1..frac_end].fill(b'0');
-        digits_back(buf, frac_end, frac);
-        end = frac_end;
     }
-    end
-}
-
-/// The number of decimal digits of `v` (1 for 0).
-#[inline]
-fn digit_count(v: u64) -> usize {
-    v.checked_ilog10().map_or(1, |d| d as usize + 1)
+    let mut i = digits_back(buf, end, v / 10_000);
+    if r.0 < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    i
 }
 
 /// `PAIRS[n]` is `n` (0–99) as two ASCII digits.
@@ -104,9 +94,10 @@ mod tests {
             10,
             99,
         ] {
-            let mut fixed = [b'x'; 3 + MAX_NUMBER];
-            let end = put_fen(&mut fixed, 3, Fen(v));
-            assert_eq!(&fixed[3..end], Fen(v).to_string().as_bytes());
+            let mut fixed = [b'x'; MAX_NUMBER + 3];
+            let start = put_fen_back(&mut fixed, MAX_NUMBER, Fen(v));
+            assert_eq!(&fixed[start..MAX_NUMBER], Fen(v).to_string().as_bytes());
+            assert_eq!(&fixed[MAX_NUMBER..], b"xxx");
         }
         for v in [
             0i64,
@@ -123,9 +114,13 @@ mod tests {
             i64::MAX,
             i64::MIN,
         ] {
-            let mut fixed = [b'x'; 3 + MAX_NUMBER];
-            let end = put_pct(&mut fixed, 3, RatePpm(v));
-            assert_eq!(&fixed[3..end], RatePpm(v).pct_string().as_bytes());
+            let mut fixed = [b'x'; MAX_NUMBER + 3];
+            let start = put_pct_back(&mut fixed, MAX_NUMBER, RatePpm(v));
+            assert_eq!(
+                &fixed[start..MAX_NUMBER],
+                RatePpm(v).pct_string().as_bytes()
+            );
+            assert_eq!(&fixed[MAX_NUMBER..], b"xxx");
         }
     }
 }

@@ -424,7 +424,10 @@ mod tests {
             parse_scaled("99999999999999", 6),
             Err(NumberError::TooLarge(_))
         ));
-        assert_eq!(parse_scaled("9999999999999", 5), Ok(999_999_999_999_900_000));
+        assert_eq!(
+            parse_scaled("9999999999999", 5),
+            Ok(999_999_999_999_900_000)
+        );
     }
 
     #[test]

@@ -39,6 +39,39 @@ const POW10: [i64; 19] = {
 /// Parses a plain decimal (`-12.5`, `0.3`, `100`) into an integer scaled by 10^`scale`
 /// (`scale` ≤ 6). Rejects more than `scale` significant decimals and more than 15 integer digits.
 pub fn parse_scaled(raw: &str, scale: u32) -> Result<i64, NumberError> {
+    parse_scaled_short(raw.as_bytes(), scale).map_or_else(|| parse_scaled_general(raw, scale), Ok)
+}
+
+/// The common case of [`parse_scaled`] in one pass: 1 to 12 digits with at most one `.` and at
+/// most `scale` decimals, nothing else (no sign, no spaces). `None` for anything else.
+#[inline]
+fn parse_scaled_short(b: &[u8], scale: u32) -> Option<i64> {
+    if b.is_empty() || b.len() > 13 || scale as usize >= POW10.len() {
+        return None;
+    }
+    let (mut v, mut digits, mut decimals) = (0i64, 0u32, None::<u32>);
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                v = v * 10 + i64::from(c - b'0');
+                digits += 1;
+                if let Some(d) = &mut decimals {
+                    *d += 1;
+                }
+            }
+            b'.' if decimals.is_none() => decimals = Some(0),
+            _ => return None,
+        }
+    }
+    let decimals = decimals.unwrap_or(0);
+    if digits == 0 || digits > 12 || decimals > scale {
+        return None;
+    }
+    Some(v * POW10[(scale - decimals) as usize])
+}
+
+/// [`parse_scaled`] for every input, with its error messages.
+fn parse_scaled_general(raw: &str, scale: u32) -> Result<i64, NumberError> {
     let malformed = || NumberError::Malformed(raw.to_owned());
     let b = raw.trim_ascii().as_bytes();
     let (neg, body) = match b.first() {
@@ -87,7 +120,11 @@ pub fn parse_scaled(raw: &str, scale: u32) -> Result<i64, NumberError> {
         });
     }
     let pad = scale as usize - frac_b.len().min(scale as usize);
-    let v = v * POW10[scale as usize] + frac * POW10[pad];
+    // 15 integer digits at 6 decimals do not fit in an i64: too large, not a wrapped value.
+    let v = v
+        .checked_mul(POW10[scale as usize])
+        .and_then(|v| v.checked_add(frac * POW10[pad]))
+        .ok_or_else(|| NumberError::TooLarge(raw.to_owned()))?;
     Ok(if neg { -v } else { v })
 }
 
@@ -111,6 +148,8 @@ pub fn format_scaled(v: i128, scale: u32, min_frac: u32) -> String {
 }
 
 /// Divides by `10^places`, rounding half away from zero ("half-up" for the positive amounts of tax).
+/// Inlined so that a constant `places` makes the common 64-bit division a multiplication.
+#[inline]
 pub fn div_round_half_up(v: i128, places: u32) -> i128 {
     // Fast path: 64-bit division for the values that fit (nearly all).
     if let (Ok(x), Some(d)) = (i64::try_from(v), 10i64.checked_pow(places)) {
@@ -172,6 +211,7 @@ pub struct CnyExact(pub i128);
 impl CnyExact {
     pub const PER_FEN: i128 = 100_000_000;
     /// The single rounding point for tax amounts: half-up to the fen.
+    #[inline]
     pub fn round_to_fen(self) -> Fen {
         // A duty on a bounded value and quantity stays far inside i64 fen.
         Fen(div_round_half_up(self.0, 8) as i64)
@@ -324,6 +364,7 @@ impl FxRate {
         Ok(FxRate { cny_per_unit_e4: v })
     }
     /// Converts foreign minor units to fen, rounding half-up once (the customs value rounding point).
+    #[inline]
     pub fn convert(self, minor: i64) -> Fen {
         Fen(div_round_half_up(i128::from(minor) * i128::from(self.cny_per_unit_e4), 4) as i64)
     }
@@ -340,6 +381,20 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        #[test]
+        fn the_one_pass_parse_agrees_with_the_general_one(
+            text in "[.+ -]{0,2}[0-9]{0,9}[.]?[0-9]{0,8}",
+            scale in 0u32..=6,
+        ) {
+            if let Some(v) = parse_scaled_short(text.as_bytes(), scale) {
+                prop_assert_eq!(parse_scaled_general(&text, scale), Ok(v));
+            }
+            prop_assert_eq!(
+                parse_scaled(&text, scale),
+                parse_scaled_general(&text, scale)
+            );
+        }
+
         #[test]
         fn scaled_numbers_round_trip(v in -999_999_999_999_999i64..999_999_999_999_999, scale in 0u32..=6) {
             let text = format_scaled(i128::from(v), scale, 0);
@@ -364,6 +419,15 @@ mod tests {
             parse_scaled("1234567890123456", 0),
             Err(NumberError::TooLarge(_))
         ));
+        // Used to overflow (a panic in debug builds, a wrapped value in release ones).
+        assert!(matches!(
+            parse_scaled("99999999999999", 6),
+            Err(NumberError::TooLarge(_))
+        ));
+        assert_eq!(
+            parse_scaled("9999999999999", 5),
+            Ok(999_999_999_999_900_000)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod aid;
 pub mod amount;
 pub mod application;
+pub mod bulk;
 pub mod codes;
 pub mod declaration;
 pub mod drawdown;

@@ -1,8 +1,9 @@
 //! `waiver assess`: streaming bulk assessment of a declarations CSV.
 //!
 //! A reader thread cuts the input into blocks at record boundaries (newlines outside quotes),
-//! worker threads parse and assess each block into output and reject bytes, and the calling
-//! thread writes blocks back in input order. Channels are bounded, so memory stays flat whatever
+//! worker threads split each block into records ([`crate::records`]: in place for unquoted
+//! records, with the `csv` state machine for the rest), parse and assess them into output and
+//! reject bytes, and the calling thread writes blocks back in input order. Channels are bounded, so memory stays flat whatever
 //! the input size.
 
 use std::collections::BTreeMap;
@@ -16,10 +17,11 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use crossbeam_channel::bounded;
-use waiver_domain::engine::{assess, Lift};
+use waiver_domain::bulk::BulkAssessor;
 use waiver_domain::{Assessment, BjTime, Fen, Precision, RawLine, RegistrationCode, Schedule};
 
-use crate::output::{push_fen, push_pct};
+use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
+use crate::records::{Splitter, TextRecord};
 
 #[derive(Args)]
 pub struct AssessArgs {
@@ -221,100 +223,64 @@ fn columns(header: &csv::StringRecord) -> anyhow::Result<Columns> {
     })
 }
 
-fn new_reader(bytes: Vec<u8>) -> csv::Reader<io::Cursor<Vec<u8>>> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(io::Cursor::new(bytes))
-}
-
-/// One worker's reusable parsing state: a CSV reader (its parser tables are built once, not per
-/// block) and the record buffer.
-struct Worker {
-    rdr: csv::Reader<io::Cursor<Vec<u8>>>,
-    rec: csv::ByteRecord,
+/// One worker's reusable state: the record splitter, the last parsed fields, and the layers in
+/// force per line, origin and time segment.
+struct Worker<'s> {
+    splitter: Splitter,
     cache: ParseCache,
+    assessor: BulkAssessor<'s>,
 }
 
-impl Worker {
-    fn new() -> Self {
+impl<'s> Worker<'s> {
+    fn new(schedule: &'s Schedule) -> Self {
         Worker {
-            rdr: new_reader(Vec::new()),
-            rec: csv::ByteRecord::new(),
+            splitter: Splitter::default(),
             cache: ParseCache::default(),
+            assessor: BulkAssessor::new(schedule),
         }
     }
 
-    fn process_block(&mut self, schedule: &Schedule, cols: &Columns, block: Block) -> Done {
+    /// Assesses a block into `out` (a recycled buffer, cleared here).
+    fn process_block(&mut self, cols: &Columns, block: &Block, mut out: Vec<u8>) -> Done {
         let Block {
             seq,
             first_line,
-            bytes,
-        } = block;
+            ref bytes,
+        } = *block;
         let in_len = bytes.len() as u64;
         // Output rows are a little over twice the input's size; avoid growing mid-block.
-        let mut out = Vec::with_capacity(bytes.len() * 5 / 2 + 4096);
+        out.clear();
+        out.reserve(bytes.len() * 5 / 2 + 4096);
         let mut rej_w = csv::WriterBuilder::new()
             .flexible(true)
             .from_writer(Vec::new());
         let mut stats = Stats::default();
-        // Start the reader afresh on this block, exactly as a new reader would.
-        *self.rdr.get_mut() = io::Cursor::new(bytes);
-        if self
-            .rdr
-            .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
-            .is_err()
-        {
-            // Not expected with in-memory input; a new reader is equivalent, only slower.
-            let bytes = std::mem::take(self.rdr.get_mut().get_mut());
-            self.rdr = new_reader(bytes);
-        }
-        let rec = &mut self.rec;
-        loop {
-            let line_no = first_line + self.rdr.position().line() - 1;
-            match self.rdr.read_byte_record(rec) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    stats.rows += 1;
-                    let msg = format!("line {line_no}: malformed CSV ({e})");
-                    reject(&mut rej_w, &mut stats, rec, msg, "csv");
-                    continue;
-                }
-            }
+        self.splitter.start_block(bytes);
+        let (mut pos, mut line_no) = (0usize, first_line);
+        while let Some(rec) = self.splitter.next(bytes, &mut pos) {
             stats.rows += 1;
-            // The record's own bytes, copied verbatim so carried columns keep their exact form.
-            let start = rec.position().map_or(0, |p| p.byte()) as usize;
-            let end = self.rdr.position().byte() as usize;
-            let mut raw = self.rdr.get_ref().get_ref().get(start..end).unwrap_or(&[]);
-            while let [rest @ .., b'\n' | b'\r'] = raw {
-                raw = rest;
-            }
-            // One UTF-8 check for the whole record; the buffers move back and forth without copying.
-            let srec = match csv::StringRecord::from_byte_record(std::mem::take(rec)) {
-                Ok(srec) => srec,
-                Err(e) => {
-                    *rec = e.into_byte_record();
-                    let msg = format!(
-                        "line {line_no}: the row is not UTF-8 text; save the file as UTF-8"
-                    );
-                    reject(&mut rej_w, &mut stats, rec, msg, "encoding");
-                    continue;
-                }
+            let this_line = line_no;
+            line_no += rec.newlines;
+            // One UTF-8 check for the whole record.
+            let Some(text) = rec.text() else {
+                let msg =
+                    format!("line {this_line}: the row is not UTF-8 text; save the file as UTF-8");
+                reject(&mut rej_w, &mut stats, rec.iter(), msg, "encoding");
+                continue;
             };
-            match assess_record(schedule, cols, &srec, &mut self.cache) {
+            match assess_record(&mut self.assessor, cols, &text, &mut self.cache) {
                 Ok(a) => {
-                    out.extend_from_slice(raw);
+                    // The record's own bytes, copied verbatim so carried columns keep their exact form.
+                    out.extend_from_slice(rec.raw);
                     write_assessment(&mut out, &a);
                     stats.total += a.total.0;
                     stats.saving += a.exclusion_saving.0;
                 }
                 Err((msg, kind)) => {
-                    let msg = format!("line {line_no}: {msg}");
-                    reject(&mut rej_w, &mut stats, srec.as_byte_record(), msg, &kind);
+                    let msg = format!("line {this_line}: {msg}");
+                    reject(&mut rej_w, &mut stats, rec.iter(), msg, &kind);
                 }
             }
-            *rec = srec.into_byte_record();
         }
         Done {
             seq,
@@ -326,16 +292,16 @@ impl Worker {
     }
 }
 
-fn reject(
+fn reject<'a>(
     w: &mut csv::Writer<Vec<u8>>,
     stats: &mut Stats,
-    rec: &csv::ByteRecord,
+    fields: impl Iterator<Item = &'a [u8]>,
     msg: String,
     kind: &str,
 ) {
     stats.rejected += 1;
     *stats.reasons.entry(kind.to_owned()).or_default() += 1;
-    for f in rec.iter() {
+    for f in fields {
         let _ = w.write_field(f);
     }
     let _ = w.write_field(msg.as_bytes());
@@ -343,6 +309,12 @@ fn reject(
 }
 
 type RowError = (String, String);
+
+/// An output number: CNY, or a rate as a percentage.
+enum Num {
+    Fen(Fen),
+    Pct(waiver_domain::RatePpm),
+}
 
 /// The last parsed `declared_at` and `importer` texts with their values: the lines of one
 /// declaration repeat them, so most rows skip parsing them again.
@@ -372,15 +344,15 @@ fn cached<T: Copy, E>(
 }
 
 fn assess_record<'s>(
-    schedule: &'s Schedule,
+    assessor: &mut BulkAssessor<'s>,
     cols: &Columns,
-    rec: &csv::StringRecord,
+    rec: &TextRecord,
     cache: &mut ParseCache,
 ) -> Result<Assessment<'s>, RowError> {
-    if rec.len() != cols.count {
+    if rec.field_count() != cols.count {
         let msg = format!(
             "the row has {} fields but the header has {}; quote fields that contain commas",
-            rec.len(),
+            rec.field_count(),
             cols.count
         );
         return Err((msg, "csv".into()));
@@ -411,28 +383,35 @@ fn assess_record<'s>(
             |t| cached(importer, t, RegistrationCode::parse),
         )
         .map_err(|e| (e.to_string(), e.column.to_owned()))?;
-    assess(schedule, &parsed.input, Lift::Nothing).map_err(|e| (e.to_string(), e.code().to_owned()))
+    // Exactly `assess(schedule, input, Lift::Nothing)`, without rescanning the measures per row.
+    assessor
+        .assess(&parsed.input)
+        .map_err(|e| (e.to_string(), e.code().to_owned()))
 }
 
 /// Appends the computed columns (leading comma, trailing newline) to an output row.
 fn write_assessment(out: &mut Vec<u8>, a: &Assessment) {
-    let fen = |out: &mut Vec<u8>, v| {
-        out.push(b',');
-        push_fen(out, v);
-    };
-    let pct = |out: &mut Vec<u8>, r| {
-        out.push(b',');
-        push_pct(out, r);
-    };
-    fen(out, a.customs_value);
-    pct(out, a.base_rate);
-    fen(out, a.base_duty);
-    pct(out, a.additional_rate);
-    fen(out, a.additional_duty);
-    pct(out, a.vat_rate);
-    fen(out, a.vat);
-    fen(out, a.total);
-    fen(out, a.exclusion_saving);
+    // The nine numbers are written right to left into one fixed buffer and copied once.
+    let mut b = [0u8; 9 * (1 + MAX_NUMBER)];
+    let mut i = b.len();
+    for v in [
+        Num::Fen(a.exclusion_saving),
+        Num::Fen(a.total),
+        Num::Fen(a.vat),
+        Num::Pct(a.vat_rate),
+        Num::Fen(a.additional_duty),
+        Num::Pct(a.additional_rate),
+        Num::Fen(a.base_duty),
+        Num::Pct(a.base_rate),
+        Num::Fen(a.customs_value),
+    ] {
+        i = match v {
+            Num::Fen(f) => put_fen_back(&mut b, i, f),
+            Num::Pct(r) => put_pct_back(&mut b, i, r),
+        } - 1;
+        b[i] = b',';
+    }
+    out.extend_from_slice(&b[i..]);
     out.push(b',');
     for (i, id) in a.charged_ids().enumerate() {
         if i > 0 {
@@ -507,6 +486,10 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
 
     let (work_tx, work_rx) = bounded::<Block>(threads);
     let (done_tx, done_rx) = bounded::<Done>(threads);
+    // Buffers go back for reuse (input blocks to the reader, output blocks to the workers), so
+    // the big allocations are made once; the pools are bounded, so memory stays flat.
+    let (spare_in_tx, spare_in_rx) = bounded::<Vec<u8>>(2 * threads + 2);
+    let (spare_out_tx, spare_out_rx) = bounded::<Vec<u8>>(2 * threads + 2);
     let mut totals = Stats::default();
     let result: anyhow::Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> anyhow::Result<()> {
@@ -530,7 +513,10 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                     }
                     continue;
                 };
-                let mut next = Vec::with_capacity(BLOCK_BYTES + 64 * 1024);
+                let mut next = spare_in_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024));
+                next.clear();
                 next.extend_from_slice(&carry[end..]);
                 carry.truncate(end);
                 let bytes = std::mem::replace(&mut carry, next);
@@ -548,13 +534,14 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
         });
         for _ in 0..threads {
             let (rx, tx, cols) = (work_rx.clone(), done_tx.clone(), cols.clone());
+            let (spare_in, spare_out) = (spare_in_tx.clone(), spare_out_rx.clone());
             scope.spawn(move || {
-                let mut worker = Worker::new();
+                let mut worker = Worker::new(schedule);
                 for block in rx {
-                    if tx
-                        .send(worker.process_block(schedule, &cols, block))
-                        .is_err()
-                    {
+                    let out = spare_out.try_recv().unwrap_or_default();
+                    let done = worker.process_block(&cols, &block, out);
+                    let _ = spare_in.try_send(block.bytes);
+                    if tx.send(done).is_err() {
                         break;
                     }
                 }
@@ -562,6 +549,8 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
         }
         drop(done_tx);
         drop(work_rx);
+        drop(spare_in_tx);
+        drop(spare_out_rx);
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
         let mut write_err = None;
@@ -580,6 +569,7 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                 if let Some(pb) = &progress {
                     pb.inc(d.in_len);
                 }
+                let _ = spare_out_tx.try_send(d.out);
                 totals.rows += d.stats.rows;
                 totals.rejected += d.stats.rejected;
                 totals.total += d.stats.total;

@@ -7,6 +7,7 @@ mod chart;
 mod demo;
 mod landed;
 mod output;
+mod records;
 mod scenario;
 mod serve;
 mod tariff;

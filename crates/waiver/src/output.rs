@@ -1,29 +1,31 @@
-//! Allocation-free formatting of amounts for the bulk output.
+//! Allocation-free formatting of amounts for the bulk output, into a caller's fixed buffer.
 
 use waiver_domain::{Fen, RatePpm};
 
-/// Appends `fen` as CNY with two decimals (`1234.05`).
+/// The longest text `put_fen_back` or `put_pct_back` writes (a sign, 19 digits, a point, decimals).
+pub const MAX_NUMBER: usize = 26;
+
+/// Writes `fen` as CNY with two decimals (`1234.05`) into `buf`, ending just before `end`;
+/// returns where it starts. `buf` needs [`MAX_NUMBER`] bytes before `end`.
 #[inline]
-pub fn push_fen(buf: &mut Vec<u8>, fen: Fen) {
-    let mut b = [0u8; 24];
+pub fn put_fen_back(buf: &mut [u8], end: usize, fen: Fen) -> usize {
     let a = fen.0.unsigned_abs();
-    b[21] = b'.';
-    b[22..].copy_from_slice(&PAIRS[(a % 100) as usize]);
-    let mut i = digits_back(&mut b, 21, a / 100);
+    buf[end - 2..end].copy_from_slice(&PAIRS[(a % 100) as usize]);
+    buf[end - 3] = b'.';
+    let mut i = digits_back(buf, end - 3, a / 100);
     if fen.0 < 0 {
         i -= 1;
-        b[i] = b'-';
+        buf[i] = b'-';
     }
-    buf.extend_from_slice(&b[i..]);
+    i
 }
 
-/// Appends a rate as a percentage with trailing zeros trimmed (`30.5`, `25`).
+/// Writes a rate as a percentage with trailing zeros trimmed (`30.5`, `25`) into `buf`, ending
+/// just before `end`; returns where it starts. `buf` needs [`MAX_NUMBER`] bytes before `end`.
 #[inline]
-pub fn push_pct(buf: &mut Vec<u8>, r: RatePpm) {
+pub fn put_pct_back(buf: &mut [u8], mut end: usize, r: RatePpm) -> usize {
     let v = r.0.unsigned_abs();
-    let mut b = [0u8; 28];
     let mut frac = v % 10_000;
-    let mut end = b.len();
     if frac != 0 {
         let mut digits = 4;
         while frac.is_multiple_of(10) {
@@ -31,17 +33,17 @@ pub fn push_pct(buf: &mut Vec<u8>, r: RatePpm) {
             digits -= 1;
         }
         let start = end - digits;
-        b[start..end].fill(b'0');
-        digits_back(&mut b, end, frac);
+        buf[start..end].fill(b'0');
+        digits_back(buf, end, frac);
         end = start - 1;
-        b[end] = b'.';
+        buf[end] = b'.';
     }
-    let mut i = digits_back(&mut b, end, v / 10_000);
+    let mut i = digits_back(buf, end, v / 10_000);
     if r.0 < 0 {
         i -= 1;
-        b[i] = b'-';
+        buf[i] = b'-';
     }
-    buf.extend_from_slice(&b[i..]);
+    i
 }
 
 /// `PAIRS[n]` is `n` (0–99) as two ASCII digits.
@@ -92,9 +94,10 @@ mod tests {
             10,
             99,
         ] {
-            let mut b = Vec::new();
-            push_fen(&mut b, Fen(v));
-            assert_eq!(String::from_utf8(b).unwrap(), Fen(v).to_string());
+            let mut fixed = [b'x'; MAX_NUMBER + 3];
+            let start = put_fen_back(&mut fixed, MAX_NUMBER, Fen(v));
+            assert_eq!(&fixed[start..MAX_NUMBER], Fen(v).to_string().as_bytes());
+            assert_eq!(&fixed[MAX_NUMBER..], b"xxx");
         }
         for v in [
             0i64,
@@ -111,9 +114,13 @@ mod tests {
             i64::MAX,
             i64::MIN,
         ] {
-            let mut b = Vec::new();
-            push_pct(&mut b, RatePpm(v));
-            assert_eq!(String::from_utf8(b).unwrap(), RatePpm(v).pct_string());
+            let mut fixed = [b'x'; MAX_NUMBER + 3];
+            let start = put_pct_back(&mut fixed, MAX_NUMBER, RatePpm(v));
+            assert_eq!(
+                &fixed[start..MAX_NUMBER],
+                RatePpm(v).pct_string().as_bytes()
+            );
+            assert_eq!(&fixed[MAX_NUMBER..], b"xxx");
         }
     }
 }

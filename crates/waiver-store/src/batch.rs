@@ -363,7 +363,7 @@ impl Store {
         for chunk in decided.chunks(200) {
             let sql = self.sql_owned(format!(
                 "INSERT INTO declarations (number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms) VALUES {}",
-                rows(chunk.len(), 7, |b| format!("(${}, ${}, ${}, 1, 'accepted', ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 7))
+                rows(chunk.len(), 8, |b| format!("(${}, ${}, ${}, 1, 'accepted', ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8))
             ));
             let mut q = sqlx::query(&sql);
             for x in chunk {
@@ -375,6 +375,7 @@ impl Store {
                     .bind(&d.request)
                     .bind(&x.outcome.answer)
                     .bind(x.outcome.total_fen)
+                    .bind(now)
                     .bind(now);
             }
             q.execute(&mut **tx).await?;

@@ -162,22 +162,13 @@ impl Store {
         }
     }
 
-    /// [`Store::sql`] for a query built at run time.
+    /// [`Store::sql`] for a query built at run time. On SQLite `$N` becomes `?N`, or a bare `?`
+    /// when the placeholders run 1, 2, 3, … in order, each once: SQLite looks a named parameter up
+    /// by a linear scan, so binding a multi-row statement's thousands of `?N` is quadratic.
     pub(crate) fn sql_owned(&self, q: String) -> String {
         match self.dialect {
             Dialect::Postgres => q,
-            Dialect::Sqlite => {
-                let b = q.as_bytes();
-                let mut out = String::with_capacity(q.len());
-                for (i, c) in q.char_indices() {
-                    if c == '$' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                        out.push('?');
-                    } else {
-                        out.push(c);
-                    }
-                }
-                out
-            }
+            Dialect::Sqlite => sqlite_placeholders(&q),
         }
     }
 
@@ -194,5 +185,59 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// `$N` → `?N`, or `?` when the placeholders are exactly `$1, $2, …` in order.
+fn sqlite_placeholders(q: &str) -> String {
+    let b = q.as_bytes();
+    let mut numbers = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            let start = i + 1;
+            let mut end = start;
+            while b.get(end).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+            }
+            numbers.push((i, q[start..end].parse::<usize>().unwrap_or(0)));
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    let sequential = numbers.iter().enumerate().all(|(k, (_, n))| *n == k + 1);
+    let mut out = String::with_capacity(q.len());
+    let mut last = 0;
+    for (at, n) in numbers {
+        out.push_str(&q[last..at]);
+        out.push('?');
+        let digits = n.to_string();
+        if !sequential {
+            out.push_str(&digits);
+        }
+        last = at + 1 + digits.len();
+    }
+    out.push_str(&q[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_placeholders;
+
+    #[test]
+    fn sequential_placeholders_become_bare_and_others_keep_their_numbers() {
+        assert_eq!(
+            sqlite_placeholders("INSERT INTO t VALUES ($1, $2), ($3, $4)"),
+            "INSERT INTO t VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(
+            sqlite_placeholders("UPDATE t SET a = a + $1 WHERE n = $2 AND a + $1 >= 0"),
+            "UPDATE t SET a = a + ?1 WHERE n = ?2 AND a + ?1 >= 0"
+        );
+        assert_eq!(sqlite_placeholders("SELECT $2, $1"), "SELECT ?2, ?1");
+        assert_eq!(sqlite_placeholders("SELECT 1"), "SELECT 1");
+        assert_eq!(sqlite_placeholders("SELECT '$' || $1"), "SELECT '$' || ?");
     }
 }

@@ -216,10 +216,10 @@ impl Store {
                 }
             }
             let refused = want.iter().find(|(a, g)| {
-                !states
+                states
                     .get(**a)
                     .zip(ceilings.get(**a))
-                    .is_some_and(|(s, c)| s.used_g + **g <= *c)
+                    .is_none_or(|(s, c)| s.used_g + **g > *c)
             });
             if let Some((a, _)) = refused {
                 results.push(Some(Err(StoreError::Conflict(format!(

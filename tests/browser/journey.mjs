@@ -88,6 +88,13 @@ for (const lang of ['en', 'zh']) {
     if (/WVR-\d{4}-\d{6}|3700HS0001/.test(html)) failures.push(`${lang} utilisation: an allowance or importer is named to an anonymous visitor`);
     if ((await page.$$('svg.chart[role=img]')).length < 2) failures.push(`${lang} utilisation: the charts are missing`);
   }
+  // Country quotas are public: the demo's U.S. beef quota near 80%, without its ledger.
+  await go('/quotas', 'quotas-public');
+  {
+    const html = await page.content();
+    if (!html.includes('SG-2026-beef') || !html.includes('79.35%')) failures.push(`${lang} quotas: the demo quota is missing`);
+    if (/DEMO-2026-01\d\d/.test(html)) failures.push(`${lang} quotas: the ledger is shown to an anonymous visitor`);
+  }
   await go('/scenarios', 'scenarios');
   await go('/scenarios/1?month=2020-07', 'scenario');
   await go('/landed-cost?month=2020-07&scenario=1', 'landed-cost');

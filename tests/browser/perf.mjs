@@ -25,7 +25,7 @@ const median = (xs) => {
 // (user or null, pages)
 const plan = [
   [null, ['/', '/tariff?code=12019090&origin=US&at=2026-11-15', '/register', '/programmes', '/programmes/CN-2020-MKT', '/policy-changes', '/sign-in',
-    '/utilisation', '/scenarios', '/scenarios/1?month=2020-07', '/landed-cost?month=2020-07&scenario=1']],
+    '/utilisation', '/quotas', '/scenarios', '/scenarios/1?month=2020-07', '/landed-cost?month=2020-07&scenario=1']],
   ['li.wei', ['/', '/applications', '/applications/new', '/allowances', '/notifications', '/enterprise']],
   ['officer.zhang', ['/applications', '/programmes/new?from=CN-2020-MKT', '/reviews/overdue', '/programmes/CN-2020-MKT/sla', '/allowances', '/utilisation']],
   ['expert.liu', ['/queue']],

@@ -936,7 +936,7 @@ async fn every_role_on_every_page(app: &App) {
         let t = app.state.store.create_session(&u, 60_000).await.unwrap();
         cookies.push(format!("waiver_session={t}"));
     }
-    let cases: [(&str, [u16; 7]); 18] = [
+    let cases: [(&str, [u16; 7]); 19] = [
         ("/", [200; 7]),
         ("/tariff", [200; 7]),
         ("/register", [200; 7]),
@@ -954,6 +954,7 @@ async fn every_role_on_every_page(app: &App) {
         // Public: aggregates only (PRODUCT.md, analyst / public).
         ("/utilisation", [200; 7]),
         ("/utilisation.csv", [200; 7]),
+        ("/quotas", [200; 7]),
         // Officers and administrators have no enterprise of their own.
         ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
         (
@@ -1933,7 +1934,58 @@ async fn plan_against_imports_public_utilisation_and_sla_ages(app: &App) {
     }
 }
 
+/// The quotas page: public use, reached date and notices in both languages; the ledger (whose
+/// causes name declarations) only for the roles that may read it.
+async fn the_quotas_page_shows_use_and_notices_and_the_ledger_to_customs(app: &App) {
+    let store = &app.state.store;
+    let us = waiver_domain::CountryCode::parse("US").unwrap();
+    store
+        .create_quota(
+            &waiver_store::Actor::user("user.officer"),
+            &waiver_store::quotas::NewQuota {
+                measure: "SG-2026-beef".into(),
+                origin: us,
+                goods: vec![
+                    waiver_domain::CodePrefix::parse("0201").unwrap(),
+                    waiver_domain::CodePrefix::parse("0202").unwrap(),
+                ],
+                year: 2026,
+                quota_g: 1_000_000_000,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .record_quota_imports(
+            &waiver_store::Actor::user("user.officer"),
+            "SG-2026-beef/US/2026",
+            1_000_000_000,
+            waiver_domain::BjTime::parse_instant("2026-03-10T16:00").unwrap(),
+            "imports recorded: SECRET-SOURCE",
+        )
+        .await
+        .unwrap();
+    for (lang, tag, reached, from) in [
+        ("en", "en", "10 Mar 2026 16:00", "13 Mar 2026"),
+        ("zh", "zh-Hans", "2026年3月10日 16:00", "2026年3月13日"),
+    ] {
+        let (st, _, html) = send(app, "GET", &format!("/quotas?lang={lang}"), &[], None).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        check_page(&html, tag);
+        for want in ["SG-2026-beef", "1,000", "100.00%", reached, from, "<svg"] {
+            assert!(html.contains(want), "{want} in {html}");
+        }
+        assert!(!html.contains("SECRET-SOURCE"), "{html}");
+    }
+    let u = store.user("user.customs").await.unwrap().unwrap();
+    let t = store.create_session(&u, 60_000).await.unwrap();
+    let cookie = format!("waiver_session={t}");
+    let (_, _, html) = send(app, "GET", "/quotas", &[("cookie", cookie.as_str())], None).await;
+    assert!(html.contains("SECRET-SOURCE"), "{html}");
+}
+
 both!(
+    the_quotas_page_shows_use_and_notices_and_the_ledger_to_customs,
     customs_uploads_a_csv_file_and_every_row_is_accounted_for,
     plan_against_imports_public_utilisation_and_sla_ages,
     customs_declares_a_csv_and_every_row_is_accounted_for,

@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/declarations/{number}/cancel", post(cancel))
         .route("/utilisation", get(utilisation))
         .route("/utilisation.csv", get(utilisation_csv))
+        .route("/quotas", get(quotas))
         .route("/allowances/{number}/purchase-reports", post(file_report))
 }
 
@@ -853,6 +854,91 @@ async fn utilisation(
         }
     };
     let title = c.t("util.title");
+    respond(&c, StatusCode::OK, page(&c, &title, body))
+}
+
+/// Country quotas (the 2026 beef safeguard): use against the quota as a chart and figures,
+/// whether and when it was reached, from when the surcharge applies, the notices given; the
+/// ledger for customs, officers, analysts and administrators. Public, like `GET /api/v1/quotas`.
+async fn quotas(
+    State(s): State<AppState>,
+    caller: Result<Caller, crate::error::ApiError>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let c = ctx(caller, &headers, q.lang.as_deref(), "/quotas".into()).await;
+    if !may(&c, Action::ReadQuotas) {
+        return refused(&c);
+    }
+    let records = match s.store.quotas().await {
+        Ok(r) => r,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let ledgers = may(&c, Action::ReadQuotaLedgers);
+    let mut entries = Vec::with_capacity(records.len());
+    for r in &records {
+        entries.push(if ledgers {
+            match s.store.quota_entries(&r.state.id, 200).await {
+                Ok(e) => e,
+                Err(e) => return crate::error::ApiError::from(e).into_response(),
+            }
+        } else {
+            Vec::new()
+        });
+    }
+    let t = |g: i64| {
+        c.lang
+            .number(&waiver_domain::amount::format_scaled(i128::from(g), 6, 0))
+    };
+    let tonnes = c.t("unit.t");
+    let body = html! {
+        p.hint { (c.t("quota.intro")) }
+        @if records.is_empty() { p { (c.t("quota.none")) } }
+        @for (r, es) in records.iter().zip(&entries) {
+            @let q = &r.state;
+            @let bp = q.used_bp();
+            @let pct = format!("{}.{:02}%", bp / 100, bp % 100);
+            @let surcharge = s.schedule.measure(&q.measure).map(|m| m.duty.to_string()).unwrap_or_default();
+            h2 { (q.measure) " — " (q.origin.as_str()) " — " (q.year) }
+            @let groups = vec![(q.origin.as_str().to_owned(), vec![
+                Bar { class: "granted", value: q.quota_g, text: format!("{} {tonnes}", t(q.quota_g)) },
+                Bar { class: "used", value: q.used_g, text: format!("{} {tonnes} ({pct})", t(q.used_g)) },
+            ])];
+            figure {
+                (bar_chart(&format!("{} — {}", c.t("quota.chart"), q.id), &c.t("chart.desc_table"), &groups))
+                figcaption.legend { (c.t("quota.legend")) }
+            }
+            dl {
+                dt { (c.t("quota.goods")) } dd { (q.goods.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")) }
+                dt { (c.t("quota.quota")) } dd { (t(q.quota_g)) " " (tonnes) }
+                dt { (c.t("quota.used")) } dd { (t(q.used_g)) " " (tonnes) " (" (pct) ")" }
+                dt { (c.t("quota.remaining")) } dd { (t(q.remaining_g())) " " (tonnes) }
+                dt { (c.t("quota.reached")) } dd { (q.reached_at.map_or_else(|| c.t("quota.not_reached"), |r| c.lang.date(r))) }
+                dt { (c.t("quota.surcharge")) " (" (surcharge) ")" }
+                dd { (q.surcharge_from().map_or_else(|| c.t("quota.surcharge_after"), |f| c.lang.date(f))) }
+            }
+            table {
+                caption { (c.t("quota.notices")) " — " (q.id) }
+                thead { tr { th scope="col" { (c.t("quota.threshold")) } th scope="col" { (c.t("quota.at")) } th.num scope="col" { (c.t("quota.used")) } } }
+                tbody {
+                    @if r.notices.is_empty() { tr { td colspan="3" { (c.t("quota.no_notices")) } } }
+                    @for n in &r.notices { tr {
+                        td { (n.threshold_pct) "%" } td { (c.lang.date(n.declared_at)) } td.num { (t(n.used_g)) " " (tonnes) }
+                    } }
+                }
+            }
+            @if ledgers {
+                table {
+                    caption { (c.t("quota.ledger")) " — " (q.id) }
+                    thead { tr { th scope="col" { (c.t("quota.kind")) } th.num scope="col" { (c.t("quota.quantity")) } th scope="col" { (c.t("quota.cause")) } } }
+                    tbody { @for e in es { tr {
+                        td { (e.kind) } td.num { (t(e.quantity_g)) " " (tonnes) } td { (e.cause) }
+                    } } }
+                }
+            }
+        }
+    };
+    let title = c.t("quota.title");
     respond(&c, StatusCode::OK, page(&c, &title, body))
 }
 

@@ -240,6 +240,7 @@ async fn home(
             li { a href="/programmes" { (c.t("nav.programmes")) } }
             li { a href="/policy-changes" { (c.t("nav.policy")) } }
             li { a href="/utilisation" { (c.t("nav.utilisation")) } }
+            li { a href="/quotas" { (c.t("nav.quotas")) } }
         }
     };
     let title = c.t("app.name");

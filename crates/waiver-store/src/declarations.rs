@@ -255,10 +255,23 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         cause: &str,
     ) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(&self.sql(
-            "SELECT allowance_number, CAST(SUM(quantity_g) AS BIGINT) FROM allowance_entries WHERE cause = $1 \
-             AND kind IN ('draw', 'reversal') GROUP BY allowance_number ORDER BY allowance_number",
-        ))
+        self.standing_under(tx, "allowance_entries", "allowance_number", cause)
+            .await
+    }
+
+    /// What each ledger of `table` (keyed by `key`) still has drawn under `cause`: its draws
+    /// minus its reversals, non-zero ones only, in key order. Allowances and quotas share it.
+    pub(crate) async fn standing_under(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        table: &'static str,
+        key: &'static str,
+        cause: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(&self.sql_owned(format!(
+            "SELECT {key}, CAST(SUM(quantity_g) AS BIGINT) FROM {table} WHERE cause = $1 \
+             AND kind IN ('draw', 'reversal') GROUP BY {key} ORDER BY {key}"
+        )))
         .bind(cause)
         .fetch_all(&mut **tx)
         .await?;

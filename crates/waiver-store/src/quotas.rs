@@ -492,29 +492,6 @@ impl Store {
         out
     }
 
-    /// The quota moves a declaration revision made, still standing (draws minus reversals).
-    pub(crate) async fn quota_drawn_under(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        cause: &str,
-    ) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(&self.sql(
-            "SELECT quota_id, CAST(SUM(quantity_g) AS BIGINT) FROM quota_entries WHERE cause = $1 \
-             AND kind IN ('draw', 'reversal') GROUP BY quota_id ORDER BY quota_id",
-        ))
-        .bind(cause)
-        .fetch_all(&mut **tx)
-        .await?;
-        let mut out = Vec::new();
-        for r in rows {
-            let q: i64 = r.try_get(1)?;
-            if q != 0 {
-                out.push((r.try_get(0)?, q));
-            }
-        }
-        Ok(out)
-    }
-
     /// Reverses every quota draw made under `cause` (a cancelled or amended revision).
     pub(crate) async fn reverse_quota_draws(
         &self,
@@ -522,7 +499,9 @@ impl Store {
         cause: &str,
         now: i64,
     ) -> Result<Vec<(String, i64)>> {
-        let drawn = self.quota_drawn_under(tx, cause).await?;
+        let drawn = self
+            .standing_under(tx, "quota_entries", "quota_id", cause)
+            .await?;
         if drawn.is_empty() {
             return Ok(drawn);
         }

@@ -457,6 +457,14 @@ impl Store {
                 .await?;
         }
         let quota_reversed = self.reverse_quota_draws(&mut tx, &old_cause, now).await?;
+        let refunds_withdrawn = self
+            .withdraw_refund_claims(
+                &mut tx,
+                &d.number,
+                &format!("declaration amended to revision {}", old.revision + 1),
+                now,
+            )
+            .await?;
         let allowances = self
             .lock_allowances(&mut tx, d.claims.iter().cloned())
             .await?;
@@ -497,7 +505,7 @@ impl Store {
                 entity_type: "declaration",
                 entity_id: &d.number,
                 action: "amend",
-                before: serde_json::json!({ "revision": old.revision, "total_fen": old.total_fen, "reversed": drawn, "quota_reversed": quota_reversed }),
+                before: serde_json::json!({ "revision": old.revision, "total_fen": old.total_fen, "reversed": drawn, "quota_reversed": quota_reversed, "refunds_withdrawn": refunds_withdrawn }),
                 after: serde_json::json!({ "revision": revision, "total_fen": out.total_fen, "draws": draws_summary(&out.lines), "quota_draws": quota_summary(&quota_moves) }),
             },
         )
@@ -530,6 +538,9 @@ impl Store {
             self.move_used(&mut tx, a, "reversal", -q, &c, now).await?;
         }
         let quota_reversed = self.reverse_quota_draws(&mut tx, &c, now).await?;
+        let refunds_withdrawn = self
+            .withdraw_refund_claims(&mut tx, number, "declaration cancelled", now)
+            .await?;
         sqlx::query(&self.sql(
             "UPDATE declarations SET status = 'cancelled', updated_at_ms = $1 WHERE number = $2",
         ))
@@ -546,7 +557,7 @@ impl Store {
                 entity_id: number,
                 action: "cancel",
                 before: serde_json::json!({ "status": "accepted", "revision": rec.revision }),
-                after: serde_json::json!({ "status": "cancelled", "reversed": drawn, "quota_reversed": quota_reversed }),
+                after: serde_json::json!({ "status": "cancelled", "reversed": drawn, "quota_reversed": quota_reversed, "refunds_withdrawn": refunds_withdrawn }),
             },
         )
         .await?;

@@ -10,7 +10,9 @@
 //! idempotent. `GET /api/v1/refunds` (customs, officer; an importer sees its own) lists them,
 //! `?format=csv` as CSV; `POST /api/v1/refunds/{id}/settle` (customs) marks one settled —
 //! twice is a no-op, after the deadline (six months after publication) a `409`
-//! `refund_deadline_passed`.
+//! `refund_deadline_passed`, a claim withdrawn because its declaration was cancelled or amended
+//! a `409` `refund_claim_withdrawn`. Generating again after an amendment claims for the new
+//! revision.
 
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::{header, StatusCode};
@@ -59,6 +61,8 @@ pub struct RefundOut {
     pub exclusion: String,
     pub programme: String,
     pub declaration: String,
+    /// The revision of the declaration the claim is for.
+    pub revision: i64,
     pub line: i64,
     pub importer: String,
     pub code: String,
@@ -72,10 +76,16 @@ pub struct RefundOut {
     pub refund_cny: Fen,
     /// Six months after the exclusion's publication, Beijing time.
     pub deadline: String,
-    /// `open` or `settled`.
+    /// `open`, `settled` or `withdrawn` (its declaration was cancelled or amended while the
+    /// claim was open).
     pub status: String,
     pub settled_at_ms: Option<i64>,
     pub settled_by: Option<String>,
+    pub withdrawn_at_ms: Option<i64>,
+    pub withdrawn_reason: Option<String>,
+    /// The declaration's status now: a settled claim whose declaration is `cancelled` is a
+    /// refund to recover.
+    pub declaration_status: String,
 }
 
 impl RefundOut {
@@ -85,6 +95,7 @@ impl RefundOut {
             exclusion: c.exclusion_application,
             programme: c.programme,
             declaration: c.declaration,
+            revision: c.revision,
             line: c.line_no,
             importer: c.importer,
             code: c.code,
@@ -95,6 +106,9 @@ impl RefundOut {
             status: c.status,
             settled_at_ms: c.settled_at_ms,
             settled_by: c.settled_by,
+            withdrawn_at_ms: c.withdrawn_at_ms,
+            withdrawn_reason: c.withdrawn_reason,
+            declaration_status: c.declaration_status,
         }
     }
 }
@@ -164,6 +178,7 @@ pub async fn generate(AxState(s): AxState<AppState>, caller: Caller) -> Res<Json
                 exclusion_application: e.application.clone(),
                 programme: e.programme.clone(),
                 declaration: c.declaration,
+                revision: c.revision,
                 line_no: c.line_no,
                 importer: c.importer,
                 code: c.code,
@@ -220,6 +235,9 @@ pub async fn list(
         "refund_cny",
         "deadline",
         "status",
+        "revision",
+        "declaration_status",
+        "withdrawn_reason",
     ])
     .map_err(|e| internal(e.to_string()))?;
     for r in items {
@@ -236,6 +254,9 @@ pub async fn list(
             r.refund_cny.to_string(),
             r.deadline,
             r.status,
+            r.revision.to_string(),
+            r.declaration_status,
+            r.withdrawn_reason.unwrap_or_default(),
         ])
         .map_err(|e| internal(e.to_string()))?;
     }

@@ -845,7 +845,7 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
     let mut rows = csv.lines();
     assert_eq!(
         rows.next(),
-        Some("id,exclusion,programme,declaration,line,importer,code,declared_at,paid_additional_duty_cny,refund_cny,deadline,status"),
+        Some("id,exclusion,programme,declaration,line,importer,code,declared_at,paid_additional_duty_cny,refund_cny,deadline,status,revision,declaration_status,withdrawn_reason"),
         "{csv}"
     );
     assert_eq!(rows.count(), 2, "{csv}");
@@ -858,11 +858,86 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
     let (st, s2) = app.call("POST", &settle, Some(&customs), None).await;
     assert_eq!(st, 200, "{s2}");
     assert_eq!(s2["settled_at_ms"], s1["settled_at_ms"]);
+    assert_eq!(s1["declaration_status"], "accepted");
+    // The claims follow their declaration. Amending PX-OWN after publication withdraws its open
+    // claim, which can then not be settled; the amended revision is assessed with the exclusion
+    // in force, so generating again finds nothing more due.
     let own_id = own["id"].as_i64().unwrap();
+    assert_eq!(own["revision"], 1);
+    let (st, amended) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/PX-OWN/amend",
+            Some(&customs),
+            Some(&refund_declaration(
+                "PX-OWN",
+                "3700HS0001",
+                "2026-12-02",
+                "400",
+                "1280000",
+            )),
+        )
+        .await;
+    assert_eq!(st, 200, "{amended}");
+    assert_ne!(
+        amended["lines"][0]["excluded_duty_cny"], "0.00",
+        "{amended}"
+    );
+    let (st, withdrawn) = app
+        .call(
+            "POST",
+            &format!("/api/v1/refunds/{own_id}/settle"),
+            Some(&customs),
+            None,
+        )
+        .await;
+    assert_eq!(st, 409, "{withdrawn}");
+    assert_eq!(withdrawn["error"]["code"], "refund_claim_withdrawn");
+    assert!(
+        withdrawn["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("amended to revision 2"),
+        "{withdrawn}"
+    );
+    let (st, g2) = app
+        .call("POST", "/api/v1/refunds/generate", Some(&officer), None)
+        .await;
+    assert_eq!(st, 200, "{g2}");
+    assert_eq!(g2["created"], 0, "{g2}");
+    // Cancelling PX-BEFORE after its claim was settled leaves the claim settled and says the
+    // declaration is cancelled: a refund for customs to recover.
+    let (st, c) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/PX-BEFORE/cancel",
+            Some(&customs),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{c}");
+    let (_, list) = app
+        .call("GET", "/api/v1/refunds", Some(&customs), None)
+        .await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    assert_eq!(items[0]["declaration"], "PX-BEFORE");
+    assert_eq!(items[0]["status"], "settled");
+    assert_eq!(items[0]["declaration_status"], "cancelled");
+    assert_eq!(items[1]["declaration"], "PX-OWN");
+    assert_eq!(items[1]["revision"], 1);
+    assert_eq!(items[1]["status"], "withdrawn");
+    assert_eq!(
+        items[1]["withdrawn_reason"],
+        "declaration amended to revision 2"
+    );
+    assert!(items[1]["withdrawn_at_ms"].as_i64().is_some());
+    // After the deadline an open claim cannot be settled (the claim is re-opened and made late
+    // on purpose), and cancelling its declaration withdraws it.
     app.state
         .store
         .execute_raw(&format!(
-            "UPDATE refund_claims SET deadline_ms = 1000 WHERE id = {own_id}"
+            "UPDATE refund_claims SET deadline_ms = 1000, status = 'open' WHERE id = {own_id}"
         ))
         .await
         .unwrap();
@@ -876,6 +951,24 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
         .await;
     assert_eq!(st, 409, "{late}");
     assert_eq!(late["error"]["code"], "refund_deadline_passed");
+    let (st, _) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/PX-OWN/cancel",
+            Some(&customs),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (_, list) = app
+        .call("GET", "/api/v1/refunds", Some(&customs), None)
+        .await;
+    assert_eq!(list["items"][1]["status"], "withdrawn", "{list}");
+    assert_eq!(
+        list["items"][1]["withdrawn_reason"],
+        "declaration cancelled"
+    );
+    assert_eq!(list["items"][1]["declaration_status"], "cancelled");
     let report = app.state.store.verify_audit().await.unwrap();
     assert_eq!(report.first_bad, None);
     // Outside validity nothing is lifted.

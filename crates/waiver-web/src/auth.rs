@@ -42,6 +42,8 @@ pub enum Action {
     ReadDeclarations,
     /// Utilisation reports (aggregates per programme, line and month).
     ReadUtilisation,
+    /// Replay recorded declarations line by line under a scenario (confidential lines).
+    ReplayRecorded,
     /// File monthly purchase reports on one's own allowances.
     FilePurchaseReports,
     /// Read what-if scenarios and compute under them (public, as tariff look-ups are).
@@ -94,6 +96,7 @@ impl Action {
             Action::Declare => "submit, amend or cancel declarations (customs only)",
             Action::ReadDeclarations => "read declarations",
             Action::ReadUtilisation => "read utilisation reports",
+            Action::ReplayRecorded => "replay recorded declarations",
             Action::FilePurchaseReports => "file purchase reports (allowance holders only)",
             Action::ReadScenarios => "read scenarios",
             Action::ManageScenarios => {
@@ -159,7 +162,10 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
             Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)
         ),
         Action::ManageQuotas => matches!(role, Some(Role::Officer | Role::Admin)),
-        Action::ReadUtilisation => matches!(
+        // Aggregates per programme, line and month name no importer and no allowance: public,
+        // like the /utilisation page.
+        Action::ReadUtilisation => true,
+        Action::ReplayRecorded => matches!(
             role,
             Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)
         ),

@@ -590,9 +590,9 @@ pub struct UtilisationReport {
 }
 
 /// Utilisation per programme, tariff line and month: granted, used, unused, expired, duty
-/// forgone. `?format=csv` for CSV (quantities in kg, money in CNY).
+/// forgone. `?format=csv` for CSV (quantities in kg, money in CNY). Public: aggregates only.
 #[utoipa::path(get, path = "/api/v1/reports/utilisation", params(Format),
-    responses((status = 200, body = UtilisationReport), (status = 200, content_type = "text/csv", body = String)), security(("bearer" = [])))]
+    responses((status = 200, body = UtilisationReport), (status = 200, content_type = "text/csv", body = String)))]
 pub async fn utilisation(
     AxState(s): AxState<AppState>,
     caller: Caller,

@@ -373,7 +373,7 @@ pub async fn replay_recorded(
     Path(id): Path<i64>,
     Query(q): Query<RecordedQuery>,
 ) -> Res<Json<ReplayOut>> {
-    authorize(&caller, Action::ReadUtilisation)?;
+    authorize(&caller, Action::ReplayRecorded)?;
     let from = month_start("from", &q.from, false)?;
     let until = month_start("to", &q.to, true)?;
     if until <= from {

@@ -456,6 +456,17 @@ impl Store {
             self.move_used(&mut tx, a, "reversal", -q, &old_cause, now)
                 .await?;
         }
+        // Every quota the amendment moves, old and new, is locked in id order before any is
+        // moved, so two amendments moving lines between the same quotas cannot deadlock.
+        let old_quotas = self
+            .standing_under(&mut tx, "quota_entries", "quota_id", &old_cause)
+            .await?;
+        let new_quotas = self.quota_ids_for_lines(&mut tx, &d.goods).await?;
+        self.lock_quotas(
+            &mut tx,
+            old_quotas.into_iter().map(|(id, _)| id).chain(new_quotas),
+        )
+        .await?;
         let quota_reversed = self.reverse_quota_draws(&mut tx, &old_cause, now).await?;
         let refunds_withdrawn = self
             .withdraw_refund_claims(

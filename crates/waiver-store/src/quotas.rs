@@ -296,6 +296,19 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         lines: &[(Origin, TariffCode, BjTime)],
     ) -> Result<BTreeMap<String, QuotaState>> {
+        let wanted = self.quota_ids_for_lines(tx, lines).await?;
+        if wanted.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        self.lock_quotas(tx, wanted).await
+    }
+
+    /// The ids of the quotas the given lines count against at `at`, read without locking.
+    pub(crate) async fn quota_ids_for_lines(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        lines: &[(Origin, TariffCode, BjTime)],
+    ) -> Result<Vec<String>> {
         let mut keys: Vec<(&str, i64)> = lines
             .iter()
             .filter_map(|(o, _, at)| match o {
@@ -323,10 +336,7 @@ impl Store {
                 }
             }
         }
-        if wanted.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        self.lock_quotas(tx, wanted).await
+        Ok(wanted)
     }
 
     pub(crate) async fn lock_quotas(

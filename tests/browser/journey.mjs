@@ -342,6 +342,7 @@ for (const [lang, line] of [['en', '12019010'], ['zh', '02032190']]) {
       if (!html.includes(`/declarations/${upload}`) || !html.includes('journey.csv')) failures.push(`${lang} csv upload: ${upload} is not reported as recorded`);
       await check(cu.page, 'declarations-csv-uploaded', lang);
     }
+    await visit(cu.page, '/refunds', 'refunds', lang);
     await cu.page.goto(`${base}/declarations/new`);
     const decl = `JRN-${lang}-${Date.now() % 100000}`;
     for (const [id, v] of Object.entries({ number: decl, importer: '3700HS0001', declared_at: now,

@@ -29,7 +29,7 @@ const plan = [
   ['li.wei', ['/', '/applications', '/applications/new', '/allowances', '/notifications', '/enterprise']],
   ['officer.zhang', ['/applications', '/programmes/new?from=CN-2020-MKT', '/reviews/overdue', '/programmes/CN-2020-MKT/sla', '/allowances', '/utilisation']],
   ['expert.liu', ['/queue']],
-  ['customs.qingdao', ['/declarations/new', '/declarations/csv', '/declarations/DEMO-2025-0001', '/allowances']],
+  ['customs.qingdao', ['/declarations/new', '/declarations/csv', '/declarations/DEMO-2025-0001', '/allowances', '/refunds']],
   ['analyst.he', ['/utilisation', '/programmes/CN-2020-MKT/sla']],
 ];
 

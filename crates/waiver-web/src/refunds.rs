@@ -89,7 +89,7 @@ pub struct RefundOut {
 }
 
 impl RefundOut {
-    fn of(c: RefundClaim) -> RefundOut {
+    pub(crate) fn of(c: RefundClaim) -> RefundOut {
         RefundOut {
             id: c.id,
             exclusion: c.exclusion_application,
@@ -123,6 +123,12 @@ pub struct RefundList {
     responses((status = 200, body = GenerateOut)), security(("bearer" = [])))]
 pub async fn generate(AxState(s): AxState<AppState>, caller: Caller) -> Res<Json<GenerateOut>> {
     authorize(&caller, Action::GenerateRefunds)?;
+    Ok(Json(generate_claims(&s, caller.name()).await?))
+}
+
+/// Examines every refunding product exclusion and records the claims not recorded yet (the API's
+/// and the page's one path; the caller has been authorised).
+pub(crate) async fn generate_claims(s: &AppState, actor: &str) -> Res<GenerateOut> {
     let mut out = GenerateOut {
         examined: 0,
         refundable: 0,
@@ -148,7 +154,7 @@ pub async fn generate(AxState(s): AxState<AppState>, caller: Caller) -> Res<Json
                     ),
                 )
             })?;
-            let parsed = crate::declarations::parse(&s, body)?;
+            let parsed = crate::declarations::parse(s, body)?;
             let Some((pl, _)) = parsed
                 .lines
                 .iter()
@@ -191,13 +197,9 @@ pub async fn generate(AxState(s): AxState<AppState>, caller: Caller) -> Res<Json
     }
     out.created = s
         .store
-        .record_refund_claims(
-            &Actor::user(caller.name()),
-            &claims,
-            crate::review::now_ms(),
-        )
+        .record_refund_claims(&Actor::user(actor), &claims, crate::review::now_ms())
         .await?;
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// Refund claims: customs and officers see all, an importer its own. `?format=csv` for CSV.

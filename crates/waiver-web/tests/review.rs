@@ -849,12 +849,106 @@ async fn a_product_exclusion_lifts_the_layers_for_every_importer(app: &App) {
         "{csv}"
     );
     assert_eq!(rows.count(), 2, "{csv}");
+    // The refunds page: customs see every claim with a settle button, the importer its own,
+    // the officer generates from it; forms need the CSRF token.
+    let page = |method: &str, uri: &str, token: &str, form: Option<&str>| {
+        let mut b = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"));
+        if form.is_some() {
+            b = b
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", format!("waiver_csrf={}", "c".repeat(64)));
+        }
+        let req = b
+            .body(axum::body::Body::from(form.unwrap_or("").to_owned()))
+            .unwrap();
+        let router = waiver_web::router(app.state.clone());
+        async move {
+            let resp = tower::ServiceExt::oneshot(router, req).await.unwrap();
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, location, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    let csrf = format!("csrf={}", "c".repeat(64));
+    let (st, _, html) = page("GET", "/refunds", &customs, None).await;
+    assert_eq!(st, 200, "{html}");
+    for want in [
+        "PX-BEFORE",
+        "PX-OWN",
+        "Mark settled",
+        "/api/v1/refunds?format=csv",
+        n.as_str(),
+    ] {
+        assert!(html.contains(want), "{want} in {html}");
+    }
+    assert_eq!(html.matches("action=\"/refunds/").count(), 2, "{html}");
+    let (_, _, zh) = page("GET", "/refunds?lang=zh", &customs, None).await;
+    assert!(zh.contains("标记为已退还") && !zh.contains('⟦'), "{zh}");
+    let (st, _, mine) = page("GET", "/refunds", app.token(Role::Applicant), None).await;
+    assert_eq!(st, 200);
+    assert!(
+        mine.contains("PX-OWN") && !mine.contains("PX-BEFORE"),
+        "{mine}"
+    );
+    assert!(!mine.contains("Mark settled"), "{mine}");
+    let (st, loc, _) = page("POST", "/refunds/generate", &officer, Some(&csrf)).await;
+    assert_eq!(st, 303);
+    assert_eq!(loc.as_deref(), Some("/refunds?created=0"));
+    let (st, _, _) = page("POST", "/refunds/generate", &customs, Some(&csrf)).await;
+    assert_eq!(st, 403, "customs do not generate");
+    let before_id = items[0]["id"].as_i64().unwrap();
+    let (st, _, _) = page(
+        "POST",
+        &format!("/refunds/{before_id}/settle"),
+        &customs,
+        Some("csrf=wrong"),
+    )
+    .await;
+    assert_eq!(st, 403, "a wrong form token settles nothing");
+    let (st, loc, _) = page(
+        "POST",
+        &format!("/refunds/{before_id}/settle"),
+        &customs,
+        Some(&csrf),
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(
+        loc,
+        Some(format!("/refunds?settled={before_id}#claim-{before_id}"))
+    );
+    let (_, _, html) = page(
+        "GET",
+        &format!("/refunds?settled={before_id}"),
+        &customs,
+        None,
+    )
+    .await;
+    assert!(
+        html.contains(&format!("Claim {before_id} marked settled.")),
+        "{html}"
+    );
+    assert_eq!(html.matches("action=\"/refunds/").count(), 1, "{html}");
     // Settling: customs only, twice is the same answer, after the deadline refused.
     let id = before_claim["id"].as_i64().unwrap();
     let settle = format!("/api/v1/refunds/{id}/settle");
     let (st, s1) = app.call("POST", &settle, Some(&customs), None).await;
     assert_eq!(st, 200, "{s1}");
     assert_eq!(s1["status"], "settled");
+    assert_eq!(
+        s1["settled_by"], "user.customs",
+        "settled through the page: {s1}"
+    );
     let (st, s2) = app.call("POST", &settle, Some(&customs), None).await;
     assert_eq!(st, 200, "{s2}");
     assert_eq!(s2["settled_at_ms"], s1["settled_at_ms"]);

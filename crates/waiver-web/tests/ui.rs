@@ -936,7 +936,7 @@ async fn every_role_on_every_page(app: &App) {
         let t = app.state.store.create_session(&u, 60_000).await.unwrap();
         cookies.push(format!("waiver_session={t}"));
     }
-    let cases: [(&str, [u16; 7]); 19] = [
+    let cases: [(&str, [u16; 7]); 20] = [
         ("/", [200; 7]),
         ("/tariff", [200; 7]),
         ("/register", [200; 7]),
@@ -955,6 +955,8 @@ async fn every_role_on_every_page(app: &App) {
         ("/utilisation", [200; 7]),
         ("/utilisation.csv", [200; 7]),
         ("/quotas", [200; 7]),
+        // Customs and officers see every claim, an importer its own.
+        ("/refunds", [401, 200, 403, 200, 200, 403, 403]),
         // Officers and administrators have no enterprise of their own.
         ("/enterprise", [401, 200, 403, 404, 403, 403, 404]),
         (

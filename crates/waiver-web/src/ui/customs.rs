@@ -943,7 +943,7 @@ async fn quotas(
 }
 
 /// The utilisation figures of the page as CSV, for everyone (the same aggregates and columns as
-/// `/api/v1/reports/utilisation?format=csv`, which needs a signed-in role).
+/// `/api/v1/reports/utilisation?format=csv`).
 async fn utilisation_csv(State(s): State<AppState>) -> Response {
     let body = match s.store.utilisation(crate::applications::now()).await {
         Ok(items) => crate::reports::utilisation_csv(items),

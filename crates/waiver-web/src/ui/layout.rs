@@ -76,6 +76,9 @@ pub fn page_with_script(ctx: &Ctx, title: &str, body: Markup, script: Option<&st
                                     li { a href="/programmes/CN-2020-MKT/sla" { (ctx.t("nav.sla")) } }
                                 }
                                 li { a href="/utilisation" { (ctx.t("nav.utilisation")) } }
+                                @if matches!(role, Some(Role::Applicant | Role::Officer | Role::Customs)) {
+                                    li { a href="/refunds" { (ctx.t("nav.refunds")) } }
+                                }
                                 @if role == Some(Role::Officer) {
                                     li { a href="/programmes" { (ctx.t("nav.programmes")) } }
                                 }

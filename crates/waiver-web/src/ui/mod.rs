@@ -12,6 +12,7 @@ pub mod forms;
 pub mod i18n;
 pub mod layout;
 pub mod officer;
+pub mod refunds;
 pub mod scenarios;
 
 use axum::extract::{Form, Path, Query, Request, State};
@@ -88,6 +89,7 @@ pub fn routes() -> Router<AppState> {
         .route("/scenarios/{id}", get(scenarios::detail))
         .route("/landed-cost", get(scenarios::landed))
         .merge(customs::routes())
+        .merge(refunds::routes())
 }
 
 #[derive(Deserialize, Default)]

@@ -17,9 +17,10 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use crossbeam_channel::bounded;
-use waiver_domain::bulk::BulkAssessor;
+use waiver_domain::bulk::{BulkAssessor, Priced};
 use waiver_domain::{Assessment, BjTime, Fen, Precision, RawLine, RegistrationCode, Schedule};
 
+use crate::fast::{FastColumns, FastPath};
 use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
 use crate::records::{Splitter, TextRecord};
 
@@ -75,6 +76,7 @@ struct Columns {
     shipped_on: Option<usize>,
     in_quota: Option<usize>,
     count: usize,
+    fast: FastColumns,
 }
 
 struct Block {
@@ -215,11 +217,17 @@ fn columns(header: &csv::StringRecord) -> anyhow::Result<Columns> {
     for (slot, name) in required.iter_mut().zip(REQUIRED) {
         *slot = find(name).unwrap_or(0);
     }
+    let (shipped_on, in_quota) = (find("shipped_on"), find("in_quota"));
     Ok(Columns {
         required,
-        shipped_on: find("shipped_on"),
-        in_quota: find("in_quota"),
+        shipped_on,
+        in_quota,
         count: header.len(),
+        fast: FastColumns {
+            required,
+            shipped_on,
+            in_quota,
+        },
     })
 }
 
@@ -229,6 +237,8 @@ struct Worker<'s> {
     splitter: Splitter,
     cache: ParseCache,
     assessor: BulkAssessor<'s>,
+    /// The fast path for common rows (`None`: every row goes to the engine, as in tests).
+    fast: Option<FastPath<'s>>,
 }
 
 impl<'s> Worker<'s> {
@@ -237,6 +247,7 @@ impl<'s> Worker<'s> {
             splitter: Splitter::default(),
             cache: ParseCache::default(),
             assessor: BulkAssessor::new(schedule),
+            fast: Some(FastPath::new(schedule)),
         }
     }
 
@@ -268,11 +279,27 @@ impl<'s> Worker<'s> {
                 reject(&mut rej_w, &mut stats, rec.iter(), msg, "encoding");
                 continue;
             };
+            if let Some(fast) = self
+                .fast
+                .as_mut()
+                .filter(|_| text.field_count() == cols.count)
+            {
+                let field = |i: usize| text.get(i).unwrap_or("");
+                if let Some(row) = fast.row(&cols.fast, field, write_tail) {
+                    out.extend_from_slice(rec.raw);
+                    crate::fast::write_numbers(&mut out, &row.priced, row.rates);
+                    out.extend_from_slice(row.tail);
+                    stats.total += row.priced.total.0;
+                    stats.saving += row.priced.exclusion_saving.0;
+                    continue;
+                }
+            }
             match assess_record(&mut self.assessor, cols, &text, &mut self.cache) {
                 Ok(a) => {
                     // The record's own bytes, copied verbatim so carried columns keep their exact form.
                     out.extend_from_slice(rec.raw);
-                    write_assessment(&mut out, &a);
+                    write_numbers(&mut out, &Priced::of(&a));
+                    write_tail(&mut out, &a);
                     stats.total += a.total.0;
                     stats.saving += a.exclusion_saving.0;
                 }
@@ -389,8 +416,9 @@ fn assess_record<'s>(
         .map_err(|e| (e.to_string(), e.code().to_owned()))
 }
 
-/// Appends the computed columns (leading comma, trailing newline) to an output row.
-fn write_assessment(out: &mut Vec<u8>, a: &Assessment) {
+/// Appends the nine computed numbers (each after a comma) to an output row.
+#[inline]
+pub fn write_numbers(out: &mut Vec<u8>, a: &Priced) {
     // The nine numbers are written right to left into one fixed buffer and copied once.
     let mut b = [0u8; 9 * (1 + MAX_NUMBER)];
     let mut i = b.len();
@@ -412,6 +440,10 @@ fn write_assessment(out: &mut Vec<u8>, a: &Assessment) {
         b[i] = b',';
     }
     out.extend_from_slice(&b[i..]);
+}
+
+/// Appends the `measures` and `warnings` columns (each after a comma) and the newline.
+fn write_tail(out: &mut Vec<u8>, a: &Assessment) {
     out.push(b',');
     for (i, id) in a.charged_ids().enumerate() {
         if i > 0 {

@@ -659,6 +659,266 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use waiver_domain::schedule_csv::{parse_schedule, ScheduleFiles};
+
+    fn schedule() -> Schedule {
+        parse_schedule(&ScheduleFiles {
+            lines: include_str!("../../../data/schedule/lines.csv"),
+            measures: include_str!("../../../data/schedule/measures.csv"),
+            exchange_rates: include_str!("../../../data/schedule/exchange_rates.csv"),
+        })
+        .unwrap()
+    }
+
+    const HEADER: &str = "declaration,line,importer,declared_at,code,origin,quantity,unit,customs_value,currency,shipped_on,in_quota,remarks";
+
+    fn cols(header: &str) -> Columns {
+        columns(&parse_header(header.as_bytes()).unwrap()).unwrap()
+    }
+
+    /// Output, rejects, row and reject counts, totals and reasons of one block, with or
+    /// without the fast path.
+    type BlockResult = (Vec<u8>, Vec<u8>, u64, u64, i64, i64, Vec<(String, u64)>);
+
+    fn run_block(s: &Schedule, header: &str, body: &[u8], fast: bool) -> BlockResult {
+        let mut w = Worker::new(s);
+        if !fast {
+            w.fast = None;
+        }
+        let block = Block {
+            seq: 0,
+            first_line: 2,
+            bytes: body.to_vec(),
+        };
+        let d = w.process_block(&cols(header), &block, Vec::new());
+        (
+            d.out,
+            d.rejects,
+            d.stats.rows,
+            d.stats.rejected,
+            d.stats.total,
+            d.stats.saving,
+            d.stats.reasons.into_iter().collect(),
+        )
+    }
+
+    /// Whether the fast path itself prices `row` (rather than leaving it to the engine).
+    fn fast_takes(s: &Schedule, row: &str) -> bool {
+        let c = cols(HEADER);
+        let mut fast = FastPath::new(s);
+        let mut sp = Splitter::default();
+        sp.start_block(row.as_bytes());
+        let mut pos = 0;
+        let rec = sp.next(row.as_bytes(), &mut pos).unwrap();
+        let text = rec.text().unwrap();
+        assert_eq!(text.field_count(), c.count);
+        let field = |i: usize| text.get(i).unwrap_or("");
+        fast.row(&c.fast, field, write_tail).is_some()
+    }
+
+    #[test]
+    fn the_fast_path_takes_common_rows_and_leaves_the_rest_to_the_engine() {
+        let s = schedule();
+        let row = |at: &str, code: &str, origin: &str, rest: &str| {
+            format!("DEC1,1,3100ABC123,{at},{code},{origin},{rest}\n")
+        };
+        let plain = "1000.5,t,350000.25,USD,,,";
+        for (at, code, origin, rest) in [
+            ("2019-09-15T10:00", "12019010", "US", plain),
+            ("2019-09-15", "12019010", "BR", plain),
+            ("2025-04-10T12:00", "12019010", "US", plain),
+            (
+                "2025-04-10T12:01",
+                "12019010",
+                "US",
+                "12.345,kg,99.99,CNY,,true,\"a, b\"",
+            ),
+            // A shipment date outside any grace window.
+            (
+                "2019-09-15T10:00",
+                "02023000",
+                "AU",
+                "5,t,20000,USD,2019-08-01,,",
+            ),
+        ] {
+            assert!(
+                fast_takes(&s, &row(at, code, origin, rest)),
+                "{at} {code} {origin} {rest}"
+            );
+        }
+        for (at, code, origin, rest) in [
+            // Date only on the day of the 12:01 switch: the engine warns.
+            ("2025-04-10", "12019010", "US", plain),
+            // A shipment date while a grace window is open.
+            (
+                "2025-04-11T09:00",
+                "12019010",
+                "US",
+                "1,t,100,USD,2025-04-01,,",
+            ),
+            ("2019-09-15T10:00", "12019010", "ZZ", plain),
+            ("2019-09-15T10:00", "12345678", "US", plain),
+            ("2019-09-15T10:00+08:00", "12019010", "US", plain),
+            ("2019-09-15T10:00", "12019010", "US", "1,t,100,EUR,,,"),
+            ("2019-09-15T10:00", "1201.90.10", "US", plain),
+            ("2019-09-15T10:00", "12019010", "US", "1,T,100,USD,,,"),
+        ] {
+            assert!(
+                !fast_takes(&s, &row(at, code, origin, rest)),
+                "{at} {code} {origin} {rest}"
+            );
+        }
+    }
+
+    fn date_text() -> impl Strategy<Value = String> {
+        let edges = prop::sample::select(vec![
+            "2025-04-10",
+            "2025-04-10T12:00",
+            "2025-04-10T12:01",
+            "2025-04-10T12:02",
+            "2025-04-12",
+            "2025-04-11T23:59",
+            "2025-05-14",
+            "2025-05-14T12:00",
+            "2025-05-14T12:01",
+            "2025-05-15",
+            "2025-11-10",
+            "2025-11-10T13:00",
+            "2025-11-10T13:01",
+            "2025-03-10",
+            "2025-03-09T23:59",
+            "2025-04-13",
+            "2020-02-14",
+            "2020-02-13T23:59",
+            "2019-09-01",
+            "2018-07-06",
+            "2018-04-02",
+            "2026-01-01",
+            "2017-07-01",
+            "2016-12-31",
+            "2024-02-29",
+            "2023-02-29",
+            "2025-04-10T12:01:00+08:00",
+            "2025-04-10 12:01",
+            "2025-04-10t12:01",
+            "2025-04-10T24:00",
+            "2025-13-01",
+            " 2025-04-10",
+            "2025-4-10",
+            "",
+        ])
+        .prop_map(str::to_owned);
+        let any_day = (
+            2016i32..2028,
+            1u32..13,
+            1u32..32,
+            prop::option::of((0u32..25, 0u32..61)),
+        )
+            .prop_map(|(y, m, d, t)| match t {
+                Some((h, mi)) => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}"),
+                None => format!("{y:04}-{m:02}-{d:02}"),
+            });
+        let spring_2025 = (3u32..6, 1u32..32, prop::option::of((0u32..24, 0u32..60))).prop_map(
+            |(m, d, t)| match t {
+                Some((h, mi)) => format!("2025-{m:02}-{d:02}T{h:02}:{mi:02}"),
+                None => format!("2025-{m:02}-{d:02}"),
+            },
+        );
+        prop_oneof![2 => edges, 2 => any_day, 3 => spring_2025]
+    }
+
+    fn decimal(max_int: u32) -> impl Strategy<Value = String> {
+        let plain =
+            (0u64..10u64.pow(max_int), prop::option::of("[0-9]{0,8}")).prop_map(|(i, f)| match f {
+                Some(f) => format!("{i}.{f}"),
+                None => i.to_string(),
+            });
+        let odd = prop::sample::select(vec![
+            "0",
+            "0.00",
+            "-1",
+            "1,000",
+            "1e3",
+            " 12",
+            "12 ",
+            ".5",
+            "5.",
+            "+5",
+            "999999999999",
+            "9999999999999.99",
+            "0.001",
+            "0.0001",
+            "100000001",
+            "1.5000",
+            "000012.50",
+        ])
+        .prop_map(str::to_owned);
+        prop_oneof![4 => plain, 1 => odd]
+    }
+
+    fn pick(xs: &'static [&'static str]) -> impl Strategy<Value = String> {
+        prop::sample::select(xs.to_vec()).prop_map(str::to_owned)
+    }
+
+    fn row() -> impl Strategy<Value = String> {
+        (
+            (
+                pick(&["DEC1", "D", " DEC2 ", "", "DEC0123456789012345678901234567890", "DÉC"]),
+                pick(&["1", "12", "9999", "0", "10000", "+1", " 2", "01", "0000"]),
+                pick(&["3100ABC123", "3100abc123", "3100ABC12", " 3100ABC123", "3100ABC12-"]),
+                date_text(),
+                pick(&[
+                    "12019010", "12019090", "02032190", "02032200", "02032900", "02023000",
+                    "10079000", "10019900", "10059000", "52010000", "1201901000", "12345678",
+                    "1201.90.10", "120190100", "5201000000",
+                ]),
+                pick(&["US", "US", "BR", "AR", "CA", "AU", "us", "ZZ", "unknown", "XX", "", "DE"]),
+            ),
+            (
+                decimal(7),
+                pick(&["t", "t", "kg", "KG", "T", "lb"]),
+                decimal(13),
+                pick(&["USD", "USD", "CNY", "usd", "EUR", "XYZ", " USD"]),
+                prop_oneof![3 => Just(String::new()), 2 => date_text(), 1 => pick(&[" ", "2025-03-09", "2025-04-10T12:00"])],
+                pick(&["", "", "true", "false", "yes", "no", "TRUE", "maybe", " true"]),
+                pick(&["", "x", "\"a, b\"", "é", "\"q \"\"x\"\"\""]),
+            ),
+        )
+            .prop_map(|((d, l, imp, at, code, o), (q, u, v, c, sh, iq, rem))| {
+                format!("{d},{l},{imp},{at},{code},{o},{q},{u},{v},{c},{sh},{iq},{rem}")
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The fast path gives the general path's bytes: output rows, rejects and totals.
+        #[test]
+        fn fast_path_equals_the_general_path(rows in prop::collection::vec(row(), 1..40)) {
+            let s = schedule();
+            let body = rows.join("\n") + "\n";
+            let fast = run_block(&s, HEADER, body.as_bytes(), true);
+            let general = run_block(&s, HEADER, body.as_bytes(), false);
+            prop_assert_eq!(String::from_utf8_lossy(&fast.0), String::from_utf8_lossy(&general.0));
+            prop_assert_eq!(String::from_utf8_lossy(&fast.1), String::from_utf8_lossy(&general.1));
+            prop_assert_eq!(fast, general);
+        }
+    }
+
+    #[test]
+    fn fast_path_equals_the_general_path_without_optional_columns_and_on_bad_bytes() {
+        let s = schedule();
+        let header = "remarks,code,origin,declared_at,quantity,unit,customs_value,currency,declaration,line,importer";
+        let body: &[u8] = b"x,12019010,US,2025-04-10T12:01,1000,t,350000,USD,D1,1,3100ABC123\n\
+            x,12019010,US,2025-04-10,1000,t,350000,USD,D1,2,3100ABC123\n\
+            \xff,12019010,US,2019-09-15T10:00,1000,t,350000,USD,D1,3,3100ABC123\n\
+            x,12019010,US,2019-09-15T10:00,1000,t,350000\n\
+            x,02023000,AU,2026-03-01T08:00,24.5,t,120000.5,CNY,D2,1,4403XYZ001\n";
+        let fast = run_block(&s, header, body, true);
+        assert_eq!(fast, run_block(&s, header, body, false));
+        assert_eq!(fast.2, 5);
+        assert_eq!(fast.3, 2);
+    }
 
     #[test]
     fn record_ends_ignore_newlines_inside_quotes() {

@@ -35,6 +35,8 @@ pub struct FastPath<'s> {
     schedule: &'s Schedule,
     timelines: Vec<(u64, Timeline<'s>)>,
     last: usize,
+    /// The last `declared_at` text parsed and its value (the lines of a declaration repeat it).
+    last_instant: ([u8; 16], usize, Option<(BjTime, Precision, i32)>),
     /// Per currency, the rate of each month from 1900 (`None` until looked up).
     rates: Vec<(Currency, Vec<Option<Option<FxRate>>>)>,
 }
@@ -59,6 +61,8 @@ struct Segments<'s> {
     switch_days: Vec<i64>,
     /// Per segment (`[bounds[i - 1], bounds[i])`), built on first use.
     plans: Vec<Plan<'s>>,
+    /// The last segment used and its extent `[lo, hi)`.
+    last: Option<(usize, BjTime, BjTime)>,
 }
 
 enum Plan<'s> {
@@ -206,6 +210,7 @@ impl<'s> FastPath<'s> {
             timelines: Vec::new(),
             last: 0,
             rates: Vec::new(),
+            last_instant: ([0; 16], usize::MAX, None),
         }
     }
 
@@ -219,6 +224,7 @@ impl<'s> FastPath<'s> {
         write_tail: impl Fn(&mut Vec<u8>, &waiver_domain::Assessment),
     ) -> Option<FastRow<'a>> {
         let r = &cols.required;
+        let text = |i: usize| Some(field(r[i]));
         let f = |i: usize| field(r[i]).as_bytes();
         // declaration: 1 to 32 characters once trimmed (bytes bound characters).
         let d = f(0).trim_ascii();
@@ -239,19 +245,23 @@ impl<'s> FastPath<'s> {
         if imp.len() != 10 || !imp.iter().all(u8::is_ascii_alphanumeric) {
             return None;
         }
-        let (at, precision, month) = plain_instant(f(5))?;
+        let (at, precision, month) = self.instant(f(5))?;
         let unit = match f(7) {
             b"t" => QtyUnit::T,
             b"kg" => QtyUnit::Kg,
             _ => return None,
         };
-        let quantity = Quantity::parse(field(r[6]), unit).ok()?;
+        let quantity = Quantity::parse(text(6)?, unit).ok()?;
         let cur = f(9);
         if cur.len() != 3 {
             return None;
         }
-        let currency = Currency::parse(field(r[9])).ok()?;
-        let value = Money::parse(field(r[8]), currency).ok()?;
+        let currency = match cur {
+            b"USD" => Currency::USD,
+            b"CNY" => Currency::CNY,
+            _ => Currency::parse(text(9)?).ok()?,
+        };
+        let value = Money::parse(text(8)?, currency).ok()?;
         let shipped = match cols.shipped_on.map(|i| field(i).as_bytes()) {
             None | Some(b"") => false,
             Some(s) => {
@@ -274,12 +284,26 @@ impl<'s> FastPath<'s> {
         };
         let k = key(f(3), f(4), in_quota)?;
         let s = self.schedule;
-        let t = self.timeline(k, field(r[3]), field(r[4]), in_quota);
+        let t = self.timeline(k, text(3)?, text(4)?, in_quota);
         let seg = t.inner.as_mut()?;
         if precision == Precision::DateOnly && seg.switch_days.binary_search(&at.day()).is_ok() {
             return None;
         }
-        let i = seg.bounds.partition_point(|b| *b <= at);
+        // The previous row's segment, when `at` is in it (the lines of a declaration).
+        let i = match seg.last {
+            Some((i, lo, hi)) if lo <= at && at < hi => i,
+            _ => {
+                let i = seg.bounds.partition_point(|b| *b <= at);
+                let lo = i.checked_sub(1).and_then(|j| seg.bounds.get(j).copied());
+                let hi = seg.bounds.get(i).copied();
+                seg.last = Some((
+                    i,
+                    lo.unwrap_or(BjTime(i64::MIN)),
+                    hi.unwrap_or(BjTime(i64::MAX)),
+                ));
+                i
+            }
+        };
         let plan = seg.plan(s, i, write_tail)?;
         if shipped && plan.grace_open {
             return None;
@@ -293,6 +317,22 @@ impl<'s> FastPath<'s> {
             rates,
             tail: &plan.tail,
         })
+    }
+
+    /// [`plain_instant`], remembering the last text.
+    #[inline]
+    fn instant(&mut self, b: &[u8]) -> Option<(BjTime, Precision, i32)> {
+        let (text, len, v) = &mut self.last_instant;
+        if *len == b.len() && text.get(..b.len()) == Some(b) {
+            return *v;
+        }
+        let parsed = plain_instant(b);
+        if let Some(t) = text.get_mut(..b.len()) {
+            t.copy_from_slice(b);
+            *len = b.len();
+            *v = parsed;
+        }
+        parsed
     }
 
     fn rate(&mut self, currency: Currency, month: i32) -> Option<FxRate> {
@@ -386,6 +426,7 @@ impl<'s> Timeline<'s> {
                 bounds,
                 switch_days,
                 plans,
+                last: None,
             })
         })();
         Timeline { inner }

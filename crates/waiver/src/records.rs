@@ -249,6 +249,7 @@ impl<'a> TextRecord<'a> {
     pub fn field_count(&self) -> usize {
         self.fields.len()
     }
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'a str> {
         let &(s, e) = self.fields.get(i)?;
         self.text.get(s..e)

@@ -88,6 +88,8 @@ struct Block {
 #[derive(Default)]
 struct Stats {
     rows: u64,
+    /// Rows priced by the fast path.
+    fast: u64,
     rejected: u64,
     total: i64,
     saving: i64,
@@ -267,13 +269,14 @@ impl<'s> Worker<'s> {
             .from_writer(Vec::new());
         let mut stats = Stats::default();
         self.splitter.start_block(bytes);
+        // One UTF-8 check for the whole block when it passes (the common case); otherwise per record.
+        let block_text = std::str::from_utf8(bytes).ok();
         let (mut pos, mut line_no) = (0usize, first_line);
         while let Some(rec) = self.splitter.next(bytes, &mut pos) {
             stats.rows += 1;
             let this_line = line_no;
             line_no += rec.newlines;
-            // One UTF-8 check for the whole record.
-            let Some(text) = rec.text() else {
+            let Some(text) = rec.text_within(bytes, block_text) else {
                 let msg =
                     format!("line {this_line}: the row is not UTF-8 text; save the file as UTF-8");
                 reject(&mut rej_w, &mut stats, rec.iter(), msg, "encoding");
@@ -291,6 +294,7 @@ impl<'s> Worker<'s> {
                     out.extend_from_slice(row.tail);
                     stats.total += row.priced.total.0;
                     stats.saving += row.priced.exclusion_saving.0;
+                    stats.fast += 1;
                     continue;
                 }
             }
@@ -829,8 +833,11 @@ mod tests {
     }
 
     fn decimal(max_int: u32) -> impl Strategy<Value = String> {
-        let plain =
-            (0u64..10u64.pow(max_int), prop::option::of("[0-9]{0,8}")).prop_map(|(i, f)| match f {
+        let plain = (
+            (1..=max_int).prop_flat_map(|n| 0u64..10u64.pow(n)),
+            prop::option::of(prop_oneof![3 => "[0-9]{0,2}", 1 => "[0-9]{3,8}"]),
+        )
+            .prop_map(|(i, f)| match f {
                 Some(f) => format!("{i}.{f}"),
                 None => i.to_string(),
             });
@@ -861,33 +868,72 @@ mod tests {
         prop::sample::select(xs.to_vec()).prop_map(str::to_owned)
     }
 
+    /// Mostly a plain value, sometimes an unusual one.
+    fn field(good: &'static [&'static str], odd: &'static [&'static str]) -> BoxedStrategy<String> {
+        prop_oneof![8 => pick(good), 1 => pick(odd)].boxed()
+    }
+
     fn row() -> impl Strategy<Value = String> {
         (
             (
-                pick(&["DEC1", "D", " DEC2 ", "", "DEC0123456789012345678901234567890", "DÉC"]),
-                pick(&["1", "12", "9999", "0", "10000", "+1", " 2", "01", "0000"]),
-                pick(&["3100ABC123", "3100abc123", "3100ABC12", " 3100ABC123", "3100ABC12-"]),
+                field(&["DEC1", "D", "DEC2026000001"], &[" DEC2 ", "", "DEC0123456789012345678901234567890", "DÉC"]),
+                field(&["1", "12", "9999", "01"], &["0", "10000", "+1", " 2", "0000"]),
+                field(&["3100ABC123", "3100abc123"], &["3100ABC12", " 3100ABC123", "3100ABC12-"]),
                 date_text(),
-                pick(&[
-                    "12019010", "12019090", "02032190", "02032200", "02032900", "02023000",
-                    "10079000", "10019900", "10059000", "52010000", "1201901000", "12345678",
-                    "1201.90.10", "120190100", "5201000000",
-                ]),
-                pick(&["US", "US", "BR", "AR", "CA", "AU", "us", "ZZ", "unknown", "XX", "", "DE"]),
+                field(
+                    &[
+                        "12019010", "12019090", "02032190", "02032200", "02032900", "02023000",
+                        "10019900", "10059000", "52010000", "1201901000",
+                    ],
+                    &["12345678", "1201.90.10", "120190100", "5201000000", "10079000"],
+                ),
+                field(&["US", "US", "BR", "AR", "CA", "AU", "us"], &["ZZ", "unknown", "XX", "", "DE"]),
             ),
             (
                 decimal(7),
-                pick(&["t", "t", "kg", "KG", "T", "lb"]),
+                field(&["t", "kg"], &["KG", "T", "lb"]),
                 decimal(13),
-                pick(&["USD", "USD", "CNY", "usd", "EUR", "XYZ", " USD"]),
+                field(&["USD", "CNY"], &["usd", "EUR", "XYZ", " USD"]),
                 prop_oneof![3 => Just(String::new()), 2 => date_text(), 1 => pick(&[" ", "2025-03-09", "2025-04-10T12:00"])],
-                pick(&["", "", "true", "false", "yes", "no", "TRUE", "maybe", " true"]),
+                field(&["", "true", "false"], &["yes", "no", "TRUE", "maybe", " true"]),
                 pick(&["", "x", "\"a, b\"", "é", "\"q \"\"x\"\"\""]),
             ),
         )
             .prop_map(|((d, l, imp, at, code, o), (q, u, v, c, sh, iq, rem))| {
                 format!("{d},{l},{imp},{at},{code},{o},{q},{u},{v},{c},{sh},{iq},{rem}")
             })
+    }
+
+    #[test]
+    fn random_rows_mostly_take_the_fast_path_and_give_the_same_bytes() {
+        use proptest::strategy::ValueTree;
+        let s = schedule();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let rows: Vec<String> = (0..3000)
+            .map(|_| row().new_tree(&mut runner).unwrap().current())
+            .collect();
+        let body = rows.join("\n") + "\n";
+        let c = cols(HEADER);
+        let block = Block {
+            seq: 0,
+            first_line: 2,
+            bytes: body.into_bytes(),
+        };
+        let fast = Worker::new(&s).process_block(&c, &block, Vec::new());
+        let mut w = Worker::new(&s);
+        w.fast = None;
+        let general = w.process_block(&c, &block, Vec::new());
+        assert_eq!(fast.out, general.out);
+        assert_eq!(fast.rejects, general.rejects);
+        assert_eq!(general.stats.fast, 0);
+        // Enough rows of each kind for the comparison to mean something.
+        assert!(
+            fast.stats.fast > 300,
+            "{} rows on the fast path",
+            fast.stats.fast
+        );
+        assert!(fast.stats.rows - fast.stats.rejected > fast.stats.fast + 100);
+        assert!(fast.stats.rejected > 300);
     }
 
     proptest! {

@@ -522,10 +522,17 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
 
     let (work_tx, work_rx) = bounded::<Block>(threads);
     let (done_tx, done_rx) = bounded::<Done>(threads);
-    // Buffers go back for reuse (input blocks to the reader, output blocks to the workers), so
-    // the big allocations are made once; the pools are bounded, so memory stays flat.
-    let (spare_in_tx, spare_in_rx) = bounded::<Vec<u8>>(2 * threads + 2);
-    let (spare_out_tx, spare_out_rx) = bounded::<Vec<u8>>(2 * threads + 2);
+    // Buffers go back for reuse (input blocks to the reader, output blocks to the workers). Each
+    // pool starts with a fixed number of (empty) buffers and a block waits for one, so the number
+    // of big buffers is fixed whatever the timing and memory stays flat. A worker takes its
+    // output buffer before its block, so the block the writer waits for always has one.
+    let pool = 2 * threads + 2;
+    let (spare_in_tx, spare_in_rx) = bounded::<Vec<u8>>(pool);
+    let (spare_out_tx, spare_out_rx) = bounded::<Vec<u8>>(pool);
+    for _ in 0..pool {
+        let _ = spare_in_tx.try_send(Vec::new());
+        let _ = spare_out_tx.try_send(Vec::new());
+    }
     let mut totals = Stats::default();
     let result: anyhow::Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> anyhow::Result<()> {
@@ -549,10 +556,10 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                     }
                     continue;
                 };
-                let mut next = spare_in_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024));
+                // Waits for a buffer; none comes back only when every worker has stopped.
+                let mut next = spare_in_rx.recv().unwrap_or_default();
                 next.clear();
+                next.reserve(BLOCK_BYTES + 64 * 1024);
                 next.extend_from_slice(&carry[end..]);
                 carry.truncate(end);
                 let bytes = std::mem::replace(&mut carry, next);
@@ -573,8 +580,9 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
             let (spare_in, spare_out) = (spare_in_tx.clone(), spare_out_rx.clone());
             scope.spawn(move || {
                 let mut worker = Worker::new(schedule);
-                for block in rx {
-                    let out = spare_out.try_recv().unwrap_or_default();
+                // The output buffer first, then the block (see the pools above).
+                while let Ok(out) = spare_out.recv() {
+                    let Ok(block) = rx.recv() else { break };
                     let done = worker.process_block(&cols, &block, out);
                     let _ = spare_in.try_send(block.bytes);
                     if tx.send(done).is_err() {
@@ -618,6 +626,8 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                 break;
             }
         }
+        // Workers waiting for an output buffer stop, then the reader.
+        drop(spare_out_tx);
         drop(done_rx);
         let read = reader
             .join()

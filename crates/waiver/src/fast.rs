@@ -1,21 +1,15 @@
-//! The fast path of `waiver assess`: the common row priced straight from its bytes.
-//!
-//! A row qualifies when every field has its plain form (8- or 10-digit code, a two-letter origin,
-//! `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM`, plain decimals, `t` or `kg`, a currency with a rate). Per
-//! (code, origin, quota choice) a [`Timeline`] cuts time at every instant where anything the
-//! engine looks at can change (line versions, measure starts and ends, grace deadlines); per
-//! segment the engine is asked once and its choice is kept as a [`Recipe`] with the row's
-//! `measures` and `warnings` text. A row then costs a few integer parses, a binary search and
-//! [`Recipe::price`]. Anything else returns `None` and goes to the general path (the engine), so
-//! the output bytes never change; `tests` checks both paths on random rows.
+//! The fast path of `waiver assess`: a common row (plain fields, known code and origin, a rate)
+//! priced from its bytes with the engine's choice per time segment kept as a [`Recipe`].
+//! Anything else returns `None` and goes to the engine, so the bytes never change
+//! (`assess::tests` runs both paths on random rows).
 
 use waiver_domain::bulk::{AdValorem, Priced, Recipe};
-
-use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
 use waiver_domain::{
     assess, BjTime, Currency, Fen, FxRate, LineInput, Money, Month, Origin, Precision, QtyUnit,
     Quantity, Schedule, TariffCode,
 };
+
+use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
 
 /// How many (code, origin, quota choice) timelines a worker keeps before starting afresh.
 const TIMELINES_KEPT: usize = 256;

@@ -15,7 +15,7 @@
 
 use smallvec::SmallVec;
 
-use crate::amount::{CnyExact, Fen, RatePpm};
+use crate::amount::{CnyExact, Fen, Quantity, RatePpm};
 use crate::codes::{CountryCode, Currency, Origin, TariffCode};
 use crate::engine::{
     self, duty_amount, AppliedLayer, AssessError, Assessment, LayerStatus, Layers, Lift, LineInput,
@@ -320,6 +320,198 @@ fn price<'s>(
         total,
         exclusion_saving,
         warnings,
+    }
+}
+
+/// The layers the engine charged on one line of a known origin with every layer charged (no
+/// grace window used, nothing lifted), kept to price other values and quantities the same way:
+/// for the same line, origin, quota choice and instant the engine selects the same layers
+/// whatever the value and quantity, so [`Recipe::price`] of an assessment's recipe equals the
+/// engine's numbers for any value and quantity (`tests/bulk_properties.rs`).
+#[derive(Clone, Debug)]
+pub struct Recipe<'s> {
+    base: &'s Measure,
+    adds: Layers<&'s Measure>,
+    vat: &'s Measure,
+}
+
+/// The numbers of an assessment, as [`Recipe::price`] computes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Priced {
+    pub customs_value: Fen,
+    pub base_rate: RatePpm,
+    pub base_duty: Fen,
+    pub additional_rate: RatePpm,
+    pub additional_duty: Fen,
+    pub vat_rate: RatePpm,
+    pub vat: Fen,
+    pub total: Fen,
+    pub exclusion_saving: Fen,
+}
+
+impl Priced {
+    /// The numbers of an assessment.
+    pub fn of(a: &Assessment) -> Priced {
+        Priced {
+            customs_value: a.customs_value,
+            base_rate: a.base_rate,
+            base_duty: a.base_duty,
+            additional_rate: a.additional_rate,
+            additional_duty: a.additional_duty,
+            vat_rate: a.vat_rate,
+            vat: a.vat,
+            total: a.total,
+            exclusion_saving: a.exclusion_saving,
+        }
+    }
+}
+
+impl<'s> Recipe<'s> {
+    /// The recipe of an assessment whose layers are one base layer, additional layers and VAT,
+    /// all charged; `None` for anything else (grace-waived or lifted layers, conditional layers
+    /// charged, unknown origin).
+    pub fn of(a: &Assessment<'s>) -> Option<Recipe<'s>> {
+        if a.warnings.iter().any(|w| {
+            matches!(
+                w,
+                Warning::UnknownOriginGeneral { .. } | Warning::UnknownOriginNormal { .. }
+            )
+        }) {
+            return None;
+        }
+        let (first, rest) = a.layers.split_first()?;
+        let (last, adds) = rest.split_last()?;
+        let charged = |l: &AppliedLayer, role: Role| {
+            l.status == LayerStatus::Charged && l.measure.kind.role() == role
+        };
+        if !charged(first, Role::Base)
+            || !charged(last, Role::Vat)
+            || !adds.iter().all(|l| charged(l, Role::Additional))
+        {
+            return None;
+        }
+        Some(Recipe {
+            base: first.measure,
+            adds: adds.iter().map(|l| l.measure).collect(),
+            vat: last.measure,
+        })
+    }
+
+    /// The additional layers, in the engine's order.
+    pub fn additional(&self) -> &[&'s Measure] {
+        &self.adds
+    }
+
+    /// The recipe's rates when every layer is purely ad valorem (no specific part, no bounds).
+    pub fn ad_valorem(&self) -> Option<AdValorem> {
+        let pure = |m: &Measure| m.duty.is_pure_ad_valorem().then_some(m.duty.ad_valorem.0);
+        let mut a = AdValorem {
+            base: RatePpm(pure(self.base)?),
+            additional: RatePpm(0),
+            additional_unliftable: RatePpm(0),
+            vat: self.vat.duty.ad_valorem,
+        };
+        for m in &self.adds {
+            let r = pure(m)?;
+            a.additional.0 += r;
+            if !m.excludable {
+                a.additional_unliftable.0 += r;
+            }
+        }
+        Some(a)
+    }
+
+    /// The engine's arithmetic (as in [`price`]) for a customs value in CNY and a quantity.
+    #[inline]
+    pub fn price(&self, customs_value: Fen, quantity: Quantity) -> Priced {
+        let value = customs_value;
+        let base_exact = duty_amount(&self.base.duty, value, quantity);
+        let base_sum = RoleSum {
+            charged: base_exact,
+            unliftable: base_exact,
+            ad_valorem: self.base.duty.ad_valorem.0,
+            not_ad_valorem: !self.base.duty.is_pure_ad_valorem(),
+        };
+        let mut add = RoleSum::default();
+        for m in &self.adds {
+            let x = duty_amount(&m.duty, value, quantity);
+            add.charged = add.charged + x;
+            if !m.excludable {
+                add.unliftable = add.unliftable + x;
+            }
+            add.ad_valorem += m.duty.ad_valorem.0;
+            add.not_ad_valorem |= !m.duty.is_pure_ad_valorem();
+        }
+        let base_duty = base_sum.charged.round_to_fen();
+        let additional_duty = add.charged.round_to_fen();
+        let vat_rate = self.vat.duty.ad_valorem;
+        let vat = vat_rate
+            .of(customs_value + base_duty + additional_duty)
+            .round_to_fen();
+        let total = base_duty + additional_duty + vat;
+        let add_lifted = add.unliftable.round_to_fen();
+        let vat_lifted = vat_rate
+            .of(customs_value + base_duty + add_lifted)
+            .round_to_fen();
+        Priced {
+            customs_value,
+            base_rate: base_sum.effective_rate(value),
+            base_duty,
+            additional_rate: add.effective_rate(value),
+            additional_duty,
+            vat_rate,
+            vat,
+            total,
+            exclusion_saving: total - (base_duty + add_lifted + vat_lifted),
+        }
+    }
+}
+
+/// A [`Recipe`] whose layers are all ad valorem, summed per role: a layer's exact amount is
+/// `value × rate`, so the sum of a role's layers is `value × (sum of the rates)` exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdValorem {
+    pub base: RatePpm,
+    pub additional: RatePpm,
+    /// The part of `additional` that an exclusion cannot lift.
+    pub additional_unliftable: RatePpm,
+    pub vat: RatePpm,
+}
+
+/// `rate` of `value`, rounded half-up to the fen as [`CnyExact::round_to_fen`] does, in 64 bits;
+/// `None` if the product does not fit.
+#[inline]
+fn rate_of_fen(value: Fen, rate: RatePpm) -> Option<Fen> {
+    // value × ppm / 10^6 is the amount in fen; half-up for the non-negative amounts here.
+    let x = value.0.checked_mul(rate.0)?;
+    if x < 0 {
+        return None;
+    }
+    Some(Fen(x / 1_000_000 + i64::from(x % 1_000_000 >= 500_000)))
+}
+
+impl AdValorem {
+    /// [`Recipe::price`] for an ad valorem recipe, in 64-bit arithmetic; `None` when a product
+    /// would not fit (then use [`Recipe::price`]).
+    #[inline]
+    pub fn price(&self, customs_value: Fen) -> Option<Priced> {
+        let base_duty = rate_of_fen(customs_value, self.base)?;
+        let additional_duty = rate_of_fen(customs_value, self.additional)?;
+        let vat = rate_of_fen(customs_value + base_duty + additional_duty, self.vat)?;
+        let total = base_duty + additional_duty + vat;
+        let add_lifted = rate_of_fen(customs_value, self.additional_unliftable)?;
+        let vat_lifted = rate_of_fen(customs_value + base_duty + add_lifted, self.vat)?;
+        Some(Priced {
+            customs_value,
+            base_rate: self.base,
+            base_duty,
+            additional_rate: self.additional,
+            additional_duty,
+            vat_rate: self.vat,
+            vat,
+            total,
+            exclusion_saving: total - (base_duty + add_lifted + vat_lifted),
+        })
     }
 }
 

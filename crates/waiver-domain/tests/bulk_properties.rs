@@ -4,7 +4,7 @@
 //! conditional and time-of-day measures.
 
 use proptest::prelude::*;
-use waiver_domain::bulk::BulkAssessor;
+use waiver_domain::bulk::{BulkAssessor, Priced, Recipe};
 use waiver_domain::engine::{assess, Lift};
 use waiver_domain::schedule_csv::{demo_schedule, parse_schedule, ScheduleFiles};
 use waiver_domain::{
@@ -131,6 +131,39 @@ fn check(s: &Schedule, cases: &[Case]) -> Result<(), TestCaseError> {
         let want = format!("{:?}", assess(s, &i, Lift::Nothing));
         let got = format!("{:?}", bulk.assess(&i));
         prop_assert_eq!(got, want, "{:?}", i);
+        check_recipe(s, &i)?;
+    }
+    Ok(())
+}
+
+/// A recipe taken from the assessment of another value and quantity (same line, origin, quota
+/// choice and instant) prices this line as the engine does, in i128 and (ad valorem) in i64.
+fn check_recipe(s: &Schedule, i: &LineInput) -> Result<(), TestCaseError> {
+    let Ok(a) = assess(s, i, Lift::Nothing) else {
+        return Ok(());
+    };
+    let other = LineInput {
+        quantity: Quantity { grams: 1_000_000 },
+        customs_value: Money {
+            minor: 100_000,
+            currency: i.customs_value.currency,
+        },
+        ..*i
+    };
+    let Some(r) = assess(s, &other, Lift::Nothing)
+        .ok()
+        .and_then(|o| Recipe::of(&o))
+    else {
+        return Ok(());
+    };
+    if Recipe::of(&a).is_none() {
+        // The engine charged the layers differently (grace, unknown origin): no recipe applies.
+        return Ok(());
+    }
+    let want = Priced::of(&a);
+    prop_assert_eq!(r.price(a.customs_value, i.quantity), want, "{:?}", i);
+    if let Some(p) = r.ad_valorem().and_then(|ad| ad.price(a.customs_value)) {
+        prop_assert_eq!(p, want, "{:?}", i);
     }
     Ok(())
 }

@@ -17,9 +17,10 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use crossbeam_channel::bounded;
-use waiver_domain::bulk::BulkAssessor;
+use waiver_domain::bulk::{BulkAssessor, Priced};
 use waiver_domain::{Assessment, BjTime, Fen, Precision, RawLine, RegistrationCode, Schedule};
 
+use crate::fast::{FastColumns, FastPath};
 use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
 use crate::records::{Splitter, TextRecord};
 
@@ -75,6 +76,7 @@ struct Columns {
     shipped_on: Option<usize>,
     in_quota: Option<usize>,
     count: usize,
+    fast: FastColumns,
 }
 
 struct Block {
@@ -86,6 +88,8 @@ struct Block {
 #[derive(Default)]
 struct Stats {
     rows: u64,
+    /// Rows priced by the fast path.
+    fast: u64,
     rejected: u64,
     total: i64,
     saving: i64,
@@ -215,11 +219,17 @@ fn columns(header: &csv::StringRecord) -> anyhow::Result<Columns> {
     for (slot, name) in required.iter_mut().zip(REQUIRED) {
         *slot = find(name).unwrap_or(0);
     }
+    let (shipped_on, in_quota) = (find("shipped_on"), find("in_quota"));
     Ok(Columns {
         required,
-        shipped_on: find("shipped_on"),
-        in_quota: find("in_quota"),
+        shipped_on,
+        in_quota,
         count: header.len(),
+        fast: FastColumns {
+            required,
+            shipped_on,
+            in_quota,
+        },
     })
 }
 
@@ -229,6 +239,8 @@ struct Worker<'s> {
     splitter: Splitter,
     cache: ParseCache,
     assessor: BulkAssessor<'s>,
+    /// The fast path for common rows (`None`: every row goes to the engine, as in tests).
+    fast: Option<FastPath<'s>>,
 }
 
 impl<'s> Worker<'s> {
@@ -237,6 +249,7 @@ impl<'s> Worker<'s> {
             splitter: Splitter::default(),
             cache: ParseCache::default(),
             assessor: BulkAssessor::new(schedule),
+            fast: Some(FastPath::new(schedule)),
         }
     }
 
@@ -256,23 +269,41 @@ impl<'s> Worker<'s> {
             .from_writer(Vec::new());
         let mut stats = Stats::default();
         self.splitter.start_block(bytes);
+        // One UTF-8 check for the whole block when it passes (the common case); otherwise per record.
+        let block_text = std::str::from_utf8(bytes).ok();
         let (mut pos, mut line_no) = (0usize, first_line);
         while let Some(rec) = self.splitter.next(bytes, &mut pos) {
             stats.rows += 1;
             let this_line = line_no;
             line_no += rec.newlines;
-            // One UTF-8 check for the whole record.
-            let Some(text) = rec.text() else {
+            let Some(text) = rec.text_within(bytes, block_text) else {
                 let msg =
                     format!("line {this_line}: the row is not UTF-8 text; save the file as UTF-8");
                 reject(&mut rej_w, &mut stats, rec.iter(), msg, "encoding");
                 continue;
             };
+            if let Some(fast) = self
+                .fast
+                .as_mut()
+                .filter(|_| text.field_count() == cols.count)
+            {
+                let field = |i: usize| text.get(i).unwrap_or("");
+                if let Some(row) = fast.row(&cols.fast, field, write_tail) {
+                    out.extend_from_slice(rec.raw);
+                    crate::fast::write_numbers(&mut out, &row.priced, row.rates);
+                    out.extend_from_slice(row.tail);
+                    stats.total += row.priced.total.0;
+                    stats.saving += row.priced.exclusion_saving.0;
+                    stats.fast += 1;
+                    continue;
+                }
+            }
             match assess_record(&mut self.assessor, cols, &text, &mut self.cache) {
                 Ok(a) => {
                     // The record's own bytes, copied verbatim so carried columns keep their exact form.
                     out.extend_from_slice(rec.raw);
-                    write_assessment(&mut out, &a);
+                    write_numbers(&mut out, &Priced::of(&a));
+                    write_tail(&mut out, &a);
                     stats.total += a.total.0;
                     stats.saving += a.exclusion_saving.0;
                 }
@@ -389,8 +420,9 @@ fn assess_record<'s>(
         .map_err(|e| (e.to_string(), e.code().to_owned()))
 }
 
-/// Appends the computed columns (leading comma, trailing newline) to an output row.
-fn write_assessment(out: &mut Vec<u8>, a: &Assessment) {
+/// Appends the nine computed numbers (each after a comma) to an output row.
+#[inline]
+pub fn write_numbers(out: &mut Vec<u8>, a: &Priced) {
     // The nine numbers are written right to left into one fixed buffer and copied once.
     let mut b = [0u8; 9 * (1 + MAX_NUMBER)];
     let mut i = b.len();
@@ -412,6 +444,10 @@ fn write_assessment(out: &mut Vec<u8>, a: &Assessment) {
         b[i] = b',';
     }
     out.extend_from_slice(&b[i..]);
+}
+
+/// Appends the `measures` and `warnings` columns (each after a comma) and the newline.
+fn write_tail(out: &mut Vec<u8>, a: &Assessment) {
     out.push(b',');
     for (i, id) in a.charged_ids().enumerate() {
         if i > 0 {
@@ -486,10 +522,17 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
 
     let (work_tx, work_rx) = bounded::<Block>(threads);
     let (done_tx, done_rx) = bounded::<Done>(threads);
-    // Buffers go back for reuse (input blocks to the reader, output blocks to the workers), so
-    // the big allocations are made once; the pools are bounded, so memory stays flat.
-    let (spare_in_tx, spare_in_rx) = bounded::<Vec<u8>>(2 * threads + 2);
-    let (spare_out_tx, spare_out_rx) = bounded::<Vec<u8>>(2 * threads + 2);
+    // Buffers go back for reuse (input blocks to the reader, output blocks to the workers). Each
+    // pool starts with a fixed number of (empty) buffers and a block waits for one, so the number
+    // of big buffers is fixed whatever the timing and memory stays flat. A worker takes its
+    // output buffer before its block, so the block the writer waits for always has one.
+    let pool = 2 * threads + 2;
+    let (spare_in_tx, spare_in_rx) = bounded::<Vec<u8>>(pool);
+    let (spare_out_tx, spare_out_rx) = bounded::<Vec<u8>>(pool);
+    for _ in 0..pool {
+        let _ = spare_in_tx.try_send(Vec::new());
+        let _ = spare_out_tx.try_send(Vec::new());
+    }
     let mut totals = Stats::default();
     let result: anyhow::Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> anyhow::Result<()> {
@@ -513,10 +556,10 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                     }
                     continue;
                 };
-                let mut next = spare_in_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024));
+                // Waits for a buffer; none comes back only when every worker has stopped.
+                let mut next = spare_in_rx.recv().unwrap_or_default();
                 next.clear();
+                next.reserve(BLOCK_BYTES + 64 * 1024);
                 next.extend_from_slice(&carry[end..]);
                 carry.truncate(end);
                 let bytes = std::mem::replace(&mut carry, next);
@@ -537,8 +580,9 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
             let (spare_in, spare_out) = (spare_in_tx.clone(), spare_out_rx.clone());
             scope.spawn(move || {
                 let mut worker = Worker::new(schedule);
-                for block in rx {
-                    let out = spare_out.try_recv().unwrap_or_default();
+                // The output buffer first, then the block (see the pools above).
+                while let Ok(out) = spare_out.recv() {
+                    let Ok(block) = rx.recv() else { break };
                     let done = worker.process_block(&cols, &block, out);
                     let _ = spare_in.try_send(block.bytes);
                     if tx.send(done).is_err() {
@@ -582,6 +626,8 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                 break;
             }
         }
+        // Workers waiting for an output buffer stop, then the reader.
+        drop(spare_out_tx);
         drop(done_rx);
         let read = reader
             .join()
@@ -627,6 +673,308 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use waiver_domain::schedule_csv::{parse_schedule, ScheduleFiles};
+
+    fn schedule() -> Schedule {
+        parse_schedule(&ScheduleFiles {
+            lines: include_str!("../../../data/schedule/lines.csv"),
+            measures: include_str!("../../../data/schedule/measures.csv"),
+            exchange_rates: include_str!("../../../data/schedule/exchange_rates.csv"),
+        })
+        .unwrap()
+    }
+
+    const HEADER: &str = "declaration,line,importer,declared_at,code,origin,quantity,unit,customs_value,currency,shipped_on,in_quota,remarks";
+
+    fn cols(header: &str) -> Columns {
+        columns(&parse_header(header.as_bytes()).unwrap()).unwrap()
+    }
+
+    /// Output, rejects, row and reject counts, totals and reasons of one block, with or
+    /// without the fast path.
+    type BlockResult = (Vec<u8>, Vec<u8>, u64, u64, i64, i64, Vec<(String, u64)>);
+
+    fn run_block(s: &Schedule, header: &str, body: &[u8], fast: bool) -> BlockResult {
+        let mut w = Worker::new(s);
+        if !fast {
+            w.fast = None;
+        }
+        let block = Block {
+            seq: 0,
+            first_line: 2,
+            bytes: body.to_vec(),
+        };
+        let d = w.process_block(&cols(header), &block, Vec::new());
+        (
+            d.out,
+            d.rejects,
+            d.stats.rows,
+            d.stats.rejected,
+            d.stats.total,
+            d.stats.saving,
+            d.stats.reasons.into_iter().collect(),
+        )
+    }
+
+    /// Whether the fast path itself prices `row` (rather than leaving it to the engine).
+    fn fast_takes(s: &Schedule, row: &str) -> bool {
+        let c = cols(HEADER);
+        let mut fast = FastPath::new(s);
+        let mut sp = Splitter::default();
+        sp.start_block(row.as_bytes());
+        let mut pos = 0;
+        let rec = sp.next(row.as_bytes(), &mut pos).unwrap();
+        let text = rec.text().unwrap();
+        assert_eq!(text.field_count(), c.count);
+        let field = |i: usize| text.get(i).unwrap_or("");
+        fast.row(&c.fast, field, write_tail).is_some()
+    }
+
+    #[test]
+    fn the_fast_path_takes_common_rows_and_leaves_the_rest_to_the_engine() {
+        let s = schedule();
+        let row = |at: &str, code: &str, origin: &str, rest: &str| {
+            format!("DEC1,1,3100ABC123,{at},{code},{origin},{rest}\n")
+        };
+        let plain = "1000.5,t,350000.25,USD,,,";
+        for (at, code, origin, rest) in [
+            ("2019-09-15T10:00", "12019010", "US", plain),
+            ("2019-09-15", "12019010", "BR", plain),
+            ("2025-04-10T12:00", "12019010", "US", plain),
+            (
+                "2025-04-10T12:01",
+                "12019010",
+                "US",
+                "12.345,kg,99.99,CNY,,true,\"a, b\"",
+            ),
+            // A shipment date outside any grace window.
+            (
+                "2019-09-15T10:00",
+                "02023000",
+                "AU",
+                "5,t,20000,USD,2019-08-01,,",
+            ),
+        ] {
+            assert!(
+                fast_takes(&s, &row(at, code, origin, rest)),
+                "{at} {code} {origin} {rest}"
+            );
+        }
+        for (at, code, origin, rest) in [
+            // Date only on the day of the 12:01 switch: the engine warns.
+            ("2025-04-10", "12019010", "US", plain),
+            // A shipment date while a grace window is open.
+            (
+                "2025-04-11T09:00",
+                "12019010",
+                "US",
+                "1,t,100,USD,2025-04-01,,",
+            ),
+            ("2019-09-15T10:00", "12019010", "ZZ", plain),
+            ("2019-09-15T10:00", "12345678", "US", plain),
+            ("2019-09-15T10:00+08:00", "12019010", "US", plain),
+            ("2019-09-15T10:00", "12019010", "US", "1,t,100,EUR,,,"),
+            ("2019-09-15T10:00", "1201.90.10", "US", plain),
+            ("2019-09-15T10:00", "12019010", "US", "1,T,100,USD,,,"),
+        ] {
+            assert!(
+                !fast_takes(&s, &row(at, code, origin, rest)),
+                "{at} {code} {origin} {rest}"
+            );
+        }
+    }
+
+    fn date_text() -> impl Strategy<Value = String> {
+        let edges = prop::sample::select(vec![
+            "2025-04-10",
+            "2025-04-10T12:00",
+            "2025-04-10T12:01",
+            "2025-04-10T12:02",
+            "2025-04-12",
+            "2025-04-11T23:59",
+            "2025-05-14",
+            "2025-05-14T12:00",
+            "2025-05-14T12:01",
+            "2025-05-15",
+            "2025-11-10",
+            "2025-11-10T13:00",
+            "2025-11-10T13:01",
+            "2025-03-10",
+            "2025-03-09T23:59",
+            "2025-04-13",
+            "2020-02-14",
+            "2020-02-13T23:59",
+            "2019-09-01",
+            "2018-07-06",
+            "2018-04-02",
+            "2026-01-01",
+            "2017-07-01",
+            "2016-12-31",
+            "2024-02-29",
+            "2023-02-29",
+            "2025-04-10T12:01:00+08:00",
+            "2025-04-10 12:01",
+            "2025-04-10t12:01",
+            "2025-04-10T24:00",
+            "2025-13-01",
+            " 2025-04-10",
+            "2025-4-10",
+            "",
+        ])
+        .prop_map(str::to_owned);
+        let any_day = (
+            2016i32..2028,
+            1u32..13,
+            1u32..32,
+            prop::option::of((0u32..25, 0u32..61)),
+        )
+            .prop_map(|(y, m, d, t)| match t {
+                Some((h, mi)) => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}"),
+                None => format!("{y:04}-{m:02}-{d:02}"),
+            });
+        let spring_2025 = (3u32..6, 1u32..32, prop::option::of((0u32..24, 0u32..60))).prop_map(
+            |(m, d, t)| match t {
+                Some((h, mi)) => format!("2025-{m:02}-{d:02}T{h:02}:{mi:02}"),
+                None => format!("2025-{m:02}-{d:02}"),
+            },
+        );
+        prop_oneof![2 => edges, 2 => any_day, 3 => spring_2025]
+    }
+
+    fn decimal(max_int: u32) -> impl Strategy<Value = String> {
+        let plain = (
+            (1..=max_int).prop_flat_map(|n| 0u64..10u64.pow(n)),
+            prop::option::of(prop_oneof![3 => "[0-9]{0,2}", 1 => "[0-9]{3,8}"]),
+        )
+            .prop_map(|(i, f)| match f {
+                Some(f) => format!("{i}.{f}"),
+                None => i.to_string(),
+            });
+        let odd = prop::sample::select(vec![
+            "0",
+            "0.00",
+            "-1",
+            "1,000",
+            "1e3",
+            " 12",
+            "12 ",
+            ".5",
+            "5.",
+            "+5",
+            "999999999999",
+            "9999999999999.99",
+            "0.001",
+            "0.0001",
+            "100000001",
+            "1.5000",
+            "000012.50",
+        ])
+        .prop_map(str::to_owned);
+        prop_oneof![4 => plain, 1 => odd]
+    }
+
+    fn pick(xs: &'static [&'static str]) -> impl Strategy<Value = String> {
+        prop::sample::select(xs.to_vec()).prop_map(str::to_owned)
+    }
+
+    /// Mostly a plain value, sometimes an unusual one.
+    fn field(good: &'static [&'static str], odd: &'static [&'static str]) -> BoxedStrategy<String> {
+        prop_oneof![8 => pick(good), 1 => pick(odd)].boxed()
+    }
+
+    fn row() -> impl Strategy<Value = String> {
+        (
+            (
+                field(&["DEC1", "D", "DEC2026000001"], &[" DEC2 ", "", "DEC0123456789012345678901234567890", "DÉC"]),
+                field(&["1", "12", "9999", "01"], &["0", "10000", "+1", " 2", "0000"]),
+                field(&["3100ABC123", "3100abc123"], &["3100ABC12", " 3100ABC123", "3100ABC12-"]),
+                date_text(),
+                field(
+                    &[
+                        "12019010", "12019090", "02032190", "02032200", "02032900", "02023000",
+                        "10019900", "10059000", "52010000", "1201901000",
+                    ],
+                    &["12345678", "1201.90.10", "120190100", "5201000000", "10079000"],
+                ),
+                field(&["US", "US", "BR", "AR", "CA", "AU", "us"], &["ZZ", "unknown", "XX", "", "DE"]),
+            ),
+            (
+                decimal(7),
+                field(&["t", "kg"], &["KG", "T", "lb"]),
+                decimal(13),
+                field(&["USD", "CNY"], &["usd", "EUR", "XYZ", " USD"]),
+                prop_oneof![3 => Just(String::new()), 2 => date_text(), 1 => pick(&[" ", "2025-03-09", "2025-04-10T12:00"])],
+                field(&["", "true", "false"], &["yes", "no", "TRUE", "maybe", " true"]),
+                pick(&["", "x", "\"a, b\"", "é", "\"q \"\"x\"\"\""]),
+            ),
+        )
+            .prop_map(|((d, l, imp, at, code, o), (q, u, v, c, sh, iq, rem))| {
+                format!("{d},{l},{imp},{at},{code},{o},{q},{u},{v},{c},{sh},{iq},{rem}")
+            })
+    }
+
+    #[test]
+    fn random_rows_mostly_take_the_fast_path_and_give_the_same_bytes() {
+        use proptest::strategy::ValueTree;
+        let s = schedule();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let rows: Vec<String> = (0..3000)
+            .map(|_| row().new_tree(&mut runner).unwrap().current())
+            .collect();
+        let body = rows.join("\n") + "\n";
+        let c = cols(HEADER);
+        let block = Block {
+            seq: 0,
+            first_line: 2,
+            bytes: body.into_bytes(),
+        };
+        let fast = Worker::new(&s).process_block(&c, &block, Vec::new());
+        let mut w = Worker::new(&s);
+        w.fast = None;
+        let general = w.process_block(&c, &block, Vec::new());
+        assert_eq!(fast.out, general.out);
+        assert_eq!(fast.rejects, general.rejects);
+        assert_eq!(general.stats.fast, 0);
+        // Enough rows of each kind for the comparison to mean something.
+        assert!(
+            fast.stats.fast > 300,
+            "{} rows on the fast path",
+            fast.stats.fast
+        );
+        assert!(fast.stats.rows - fast.stats.rejected > fast.stats.fast + 100);
+        assert!(fast.stats.rejected > 300);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The fast path gives the general path's bytes: output rows, rejects and totals.
+        #[test]
+        fn fast_path_equals_the_general_path(rows in prop::collection::vec(row(), 1..40)) {
+            let s = schedule();
+            let body = rows.join("\n") + "\n";
+            let fast = run_block(&s, HEADER, body.as_bytes(), true);
+            let general = run_block(&s, HEADER, body.as_bytes(), false);
+            prop_assert_eq!(String::from_utf8_lossy(&fast.0), String::from_utf8_lossy(&general.0));
+            prop_assert_eq!(String::from_utf8_lossy(&fast.1), String::from_utf8_lossy(&general.1));
+            prop_assert_eq!(fast, general);
+        }
+    }
+
+    #[test]
+    fn fast_path_equals_the_general_path_without_optional_columns_and_on_bad_bytes() {
+        let s = schedule();
+        let header = "remarks,code,origin,declared_at,quantity,unit,customs_value,currency,declaration,line,importer";
+        let body: &[u8] = b"x,12019010,US,2025-04-10T12:01,1000,t,350000,USD,D1,1,3100ABC123\n\
+            x,12019010,US,2025-04-10,1000,t,350000,USD,D1,2,3100ABC123\n\
+            \xff,12019010,US,2019-09-15T10:00,1000,t,350000,USD,D1,3,3100ABC123\n\
+            x,12019010,US,2019-09-15T10:00,1000,t,350000\n\
+            x,02023000,AU,2026-03-01T08:00,24.5,t,120000.5,CNY,D2,1,4403XYZ001\n";
+        let fast = run_block(&s, header, body, true);
+        assert_eq!(fast, run_block(&s, header, body, false));
+        assert_eq!(fast.2, 5);
+        assert_eq!(fast.3, 2);
+    }
 
     #[test]
     fn record_ends_ignore_newlines_inside_quotes() {

@@ -5,6 +5,7 @@ mod admin;
 mod assess;
 mod chart;
 mod demo;
+mod fast;
 mod landed;
 mod output;
 mod records;

@@ -223,6 +223,27 @@ impl<'a> Record<'a> {
         self.fields.iter().map(move |&(s, e)| &base[s..e])
     }
 
+    /// [`Record::text`], for a record of `block` whose text is `block_text` if the whole block
+    /// is UTF-8: a record split in place is then a slice of it between `\n` bytes (ASCII), so
+    /// it is UTF-8 with no check of its own.
+    #[inline]
+    pub fn text_within(&self, block: &[u8], block_text: Option<&'a str>) -> Option<TextRecord<'a>> {
+        if let (true, Some(bt)) = (self.in_place, block_text) {
+            let start = (self.base.as_ptr() as usize).wrapping_sub(block.as_ptr() as usize);
+            if let Some(text) = start
+                .checked_add(self.base.len())
+                .and_then(|end| bt.get(start..end))
+                .filter(|t| std::ptr::eq(t.as_ptr(), self.base.as_ptr()))
+            {
+                return Some(TextRecord {
+                    text,
+                    fields: self.fields,
+                });
+            }
+        }
+        self.text()
+    }
+
     /// The record as text if every field is UTF-8 (what `csv::StringRecord` requires).
     pub fn text(&self) -> Option<TextRecord<'a>> {
         let text = std::str::from_utf8(self.base).ok()?;
@@ -249,6 +270,7 @@ impl<'a> TextRecord<'a> {
     pub fn field_count(&self) -> usize {
         self.fields.len()
     }
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'a str> {
         let &(s, e) = self.fields.get(i)?;
         self.text.get(s..e)

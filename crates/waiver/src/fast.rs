@@ -1,0 +1,492 @@
+//! The fast path of `waiver assess`: a common row (plain fields, known code and origin, a rate)
+//! priced from its bytes with the engine's choice per time segment kept as a [`Recipe`].
+//! Anything else returns `None` and goes to the engine, so the bytes never change
+//! (`assess::tests` runs both paths on random rows).
+
+use waiver_domain::bulk::{AdValorem, Priced, Recipe};
+use waiver_domain::{
+    assess, BjTime, Currency, Fen, FxRate, LineInput, Money, Month, Origin, Precision, QtyUnit,
+    Quantity, Schedule, TariffCode,
+};
+
+use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
+
+/// How many (code, origin, quota choice) timelines a worker keeps before starting afresh.
+const TIMELINES_KEPT: usize = 256;
+/// How many currencies' exchange rates a worker keeps before starting afresh.
+const RATES_KEPT: usize = 16;
+
+/// Column positions the fast path reads (as in `assess::Columns`).
+#[derive(Clone)]
+pub struct FastColumns {
+    pub required: [usize; 10],
+    pub shipped_on: Option<usize>,
+    pub in_quota: Option<usize>,
+}
+
+/// One worker's memo.
+pub struct FastPath<'s> {
+    schedule: &'s Schedule,
+    timelines: Vec<(u64, Timeline<'s>)>,
+    last: usize,
+    /// The last `declared_at` text parsed and its value (the lines of a declaration repeat it).
+    last_instant: ([u8; 16], usize, Option<(BjTime, Precision, i32)>),
+    /// Per currency, the rate of each month from 1900 (`None` until looked up).
+    rates: Vec<(Currency, Vec<Option<Option<FxRate>>>)>,
+}
+
+/// Months from 1900-01 to 2199-12, the years `BjTime` accepts.
+const MONTHS: usize = 300 * 12;
+const FIRST_MONTH: i32 = 1900 * 12;
+
+/// The segments of one (code, origin, quota choice); `None` when the fast path never applies.
+struct Timeline<'s> {
+    inner: Option<Segments<'s>>,
+}
+
+struct Segments<'s> {
+    code: TariffCode,
+    origin: Origin,
+    in_quota: bool,
+    /// Sorted, distinct instants at which the engine's choice can change.
+    bounds: Vec<BjTime>,
+    /// Days (`BjTime::day`) holding one of `bounds` at a time of day: date-only rows on them go
+    /// to the engine (it may warn).
+    switch_days: Vec<i64>,
+    /// Per segment (`[bounds[i - 1], bounds[i])`), built on first use.
+    plans: Vec<Plan<'s>>,
+    /// The last segment used and its extent `[lo, hi)`.
+    last: Option<(usize, BjTime, BjTime)>,
+}
+
+enum Plan<'s> {
+    Unbuilt,
+    Engine,
+    Fast(Box<FastPlan<'s>>),
+}
+
+struct FastPlan<'s> {
+    recipe: Recipe<'s>,
+    /// The recipe's rates when all its layers are ad valorem, with their output text.
+    ad_valorem: Option<(AdValorem, RateTexts)>,
+    /// `,measures,warnings\n` exactly as the general path writes them.
+    tail: Vec<u8>,
+    /// Whether some layer has a grace window still open in this segment: rows with a
+    /// `shipped_on` go to the engine.
+    grace_open: bool,
+}
+
+/// The numbers of one priced row and its tail.
+pub struct FastRow<'a> {
+    pub priced: Priced,
+    /// The text of the three rates, when they are the recipe's fixed ones.
+    pub rates: Option<&'a RateTexts>,
+    pub tail: &'a [u8],
+}
+
+/// A number's output text, kept to be copied.
+#[derive(Clone, Copy)]
+pub struct Text {
+    len: usize,
+    bytes: [u8; MAX_NUMBER],
+}
+
+impl Text {
+    fn pct(r: waiver_domain::RatePpm) -> Text {
+        let mut bytes = [0u8; MAX_NUMBER];
+        let start = put_pct_back(&mut bytes, MAX_NUMBER, r);
+        let len = MAX_NUMBER - start;
+        bytes.copy_within(start.., 0);
+        Text { len, bytes }
+    }
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// The base, additional and VAT rates' output text.
+#[derive(Clone, Copy)]
+pub struct RateTexts {
+    base: Text,
+    additional: Text,
+    vat: Text,
+}
+
+/// Appends the nine computed numbers (each after a comma) as `assess::write_numbers` does,
+/// copying the rates' text when it is known.
+#[inline]
+pub fn write_numbers(out: &mut Vec<u8>, p: &Priced, rates: Option<&RateTexts>) {
+    let Some(t) = rates else {
+        return crate::assess::write_numbers(out, p);
+    };
+    let mut b = [0u8; 9 * (1 + MAX_NUMBER)];
+    let mut i = b.len();
+    let fen = |b: &mut [u8], i: usize, f: Fen| {
+        let j = put_fen_back(b, i, f) - 1;
+        b[j] = b',';
+        j
+    };
+    let text = |b: &mut [u8], i: usize, t: &Text| {
+        let j = i - t.len;
+        b[j..i].copy_from_slice(t.as_bytes());
+        b[j - 1] = b',';
+        j - 1
+    };
+    i = fen(&mut b, i, p.exclusion_saving);
+    i = fen(&mut b, i, p.total);
+    i = fen(&mut b, i, p.vat);
+    i = text(&mut b, i, &t.vat);
+    i = fen(&mut b, i, p.additional_duty);
+    i = text(&mut b, i, &t.additional);
+    i = fen(&mut b, i, p.base_duty);
+    i = text(&mut b, i, &t.base);
+    i = fen(&mut b, i, p.customs_value);
+    out.extend_from_slice(&b[i..]);
+}
+
+/// `YYYY-MM-DD` (date only) or `YYYY-MM-DDTHH:MM` on Beijing time, exactly as `BjTime::parse`
+/// reads them; `None` for every other form (which the general path parses).
+#[inline]
+fn plain_instant(b: &[u8]) -> Option<(BjTime, Precision, i32)> {
+    #[inline]
+    fn d2(b: &[u8], i: usize) -> Option<i64> {
+        let (x, y) = (
+            b.get(i)?.wrapping_sub(b'0'),
+            b.get(i + 1)?.wrapping_sub(b'0'),
+        );
+        (x < 10 && y < 10).then_some(i64::from(x) * 10 + i64::from(y))
+    }
+    if (b.len() != 10 && b.len() != 16) || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y = d2(b, 0)? * 100 + d2(b, 2)?;
+    let (mo, d) = (d2(b, 5)?, d2(b, 8)?);
+    let (h, mi, precision) = if b.len() == 16 {
+        if b[10] != b'T' || b[13] != b':' {
+            return None;
+        }
+        (d2(b, 11)?, d2(b, 14)?, Precision::Minute)
+    } else {
+        (0, 0, Precision::DateOnly)
+    };
+    let t = BjTime::from_civil(y, mo, d, h, mi, 0)?;
+    Some((t, precision, (y * 12 + mo - 1) as i32))
+}
+
+/// Packs a plain 8- or 10-digit code, a two-letter origin and the quota choice into one key.
+#[inline]
+fn key(code: &[u8], origin: &[u8], in_quota: bool) -> Option<u64> {
+    if (code.len() != 8 && code.len() != 10) || origin.len() != 2 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in code {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+    }
+    // 10 digits < 2^34; then the length, the origin's two bytes and the quota flag.
+    Some(
+        (v << 26)
+            | (u64::from(code.len() == 10) << 25)
+            | (u64::from(origin[0]) << 17)
+            | (u64::from(origin[1]) << 9)
+            | u64::from(in_quota),
+    )
+}
+
+impl<'s> FastPath<'s> {
+    pub fn new(schedule: &'s Schedule) -> Self {
+        FastPath {
+            schedule,
+            timelines: Vec::new(),
+            last: 0,
+            rates: Vec::new(),
+            last_instant: ([0; 16], usize::MAX, None),
+        }
+    }
+
+    /// Prices one row whose fields `field(i)` are UTF-8, or `None` when the general path must.
+    /// `write_tail` writes `,measures,warnings\n` of an assessment as the general path does.
+    #[inline]
+    pub fn row<'a, 'f>(
+        &'a mut self,
+        cols: &FastColumns,
+        field: impl Fn(usize) -> &'f str,
+        write_tail: impl Fn(&mut Vec<u8>, &waiver_domain::Assessment),
+    ) -> Option<FastRow<'a>> {
+        let r = &cols.required;
+        let text = |i: usize| Some(field(r[i]));
+        let f = |i: usize| field(r[i]).as_bytes();
+        // declaration: 1 to 32 characters once trimmed (bytes bound characters).
+        let d = f(0).trim_ascii();
+        if d.is_empty() || d.len() > 32 {
+            return None;
+        }
+        // line: 1 to 9999, plain digits.
+        let line = f(1);
+        if line.is_empty()
+            || line.len() > 4
+            || !line.iter().all(u8::is_ascii_digit)
+            || line.iter().all(|&c| c == b'0')
+        {
+            return None;
+        }
+        // importer: ten letters or digits, nothing around them.
+        let imp = f(2);
+        if imp.len() != 10 || !imp.iter().all(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        let (at, precision, month) = self.instant(f(5))?;
+        let unit = match f(7) {
+            b"t" => QtyUnit::T,
+            b"kg" => QtyUnit::Kg,
+            _ => return None,
+        };
+        let quantity = Quantity::parse(text(6)?, unit).ok()?;
+        let cur = f(9);
+        if cur.len() != 3 {
+            return None;
+        }
+        let currency = match cur {
+            b"USD" => Currency::USD,
+            b"CNY" => Currency::CNY,
+            _ => Currency::parse(text(9)?).ok()?,
+        };
+        let value = Money::parse(text(8)?, currency).ok()?;
+        let shipped = match cols.shipped_on.map(|i| field(i).as_bytes()) {
+            None | Some(b"") => false,
+            Some(s) => {
+                let (t, _, _) = plain_instant(s)?;
+                if t > at {
+                    return None;
+                }
+                true
+            }
+        };
+        let in_quota = match cols.in_quota.map(|i| field(i).as_bytes()) {
+            None | Some(b"" | b"false" | b"FALSE" | b"no") => false,
+            Some(b"true" | b"TRUE" | b"yes") => true,
+            Some(_) => return None,
+        };
+        let customs_value = if currency == Currency::CNY {
+            Fen(value.minor)
+        } else {
+            self.rate(currency, month)?.convert(value.minor)
+        };
+        let k = key(f(3), f(4), in_quota)?;
+        let s = self.schedule;
+        let t = self.timeline(k, text(3)?, text(4)?, in_quota);
+        let seg = t.inner.as_mut()?;
+        if precision == Precision::DateOnly && seg.switch_days.binary_search(&at.day()).is_ok() {
+            return None;
+        }
+        // The previous row's segment, when `at` is in it (the lines of a declaration).
+        let i = match seg.last {
+            Some((i, lo, hi)) if lo <= at && at < hi => i,
+            _ => {
+                let i = seg.bounds.partition_point(|b| *b <= at);
+                let lo = i.checked_sub(1).and_then(|j| seg.bounds.get(j).copied());
+                let hi = seg.bounds.get(i).copied();
+                seg.last = Some((
+                    i,
+                    lo.unwrap_or(BjTime(i64::MIN)),
+                    hi.unwrap_or(BjTime(i64::MAX)),
+                ));
+                i
+            }
+        };
+        let plan = seg.plan(s, i, write_tail)?;
+        if shipped && plan.grace_open {
+            return None;
+        }
+        let (priced, rates) = match &plan.ad_valorem {
+            Some((a, texts)) => (a.price(customs_value)?, Some(texts)),
+            None => (plan.recipe.price(customs_value, quantity), None),
+        };
+        Some(FastRow {
+            priced,
+            rates,
+            tail: &plan.tail,
+        })
+    }
+
+    /// [`plain_instant`], remembering the last text.
+    #[inline]
+    fn instant(&mut self, b: &[u8]) -> Option<(BjTime, Precision, i32)> {
+        let (text, len, v) = &mut self.last_instant;
+        if *len == b.len() && text.get(..b.len()) == Some(b) {
+            return *v;
+        }
+        let parsed = plain_instant(b);
+        if let Some(t) = text.get_mut(..b.len()) {
+            t.copy_from_slice(b);
+            *len = b.len();
+            *v = parsed;
+        }
+        parsed
+    }
+
+    fn rate(&mut self, currency: Currency, month: i32) -> Option<FxRate> {
+        let m = usize::try_from(month - FIRST_MONTH).ok()?;
+        let c = match self.rates.iter().position(|(c, _)| *c == currency) {
+            Some(c) => c,
+            None => {
+                if self.rates.len() >= RATES_KEPT {
+                    self.rates.clear();
+                }
+                self.rates.push((currency, vec![None; MONTHS]));
+                self.rates.len() - 1
+            }
+        };
+        let slot = self.rates.get_mut(c)?.1.get_mut(m)?;
+        *slot.get_or_insert_with(|| self.schedule.fx(currency, Month(month)).map(|e| e.rate))
+    }
+
+    fn timeline(&mut self, k: u64, code: &str, origin: &str, in_quota: bool) -> &mut Timeline<'s> {
+        let hit = matches!(self.timelines.get(self.last), Some((kk, _)) if *kk == k);
+        if !hit {
+            self.last = match self.timelines.iter().position(|(kk, _)| *kk == k) {
+                Some(i) => i,
+                None => {
+                    if self.timelines.len() >= TIMELINES_KEPT {
+                        self.timelines.clear();
+                    }
+                    let t = Timeline::build(self.schedule, code, origin, in_quota);
+                    self.timelines.push((k, t));
+                    self.timelines.len() - 1
+                }
+            };
+        }
+        // `last` was just set to an index of `timelines` (pushed or found).
+        let n = self.timelines.len();
+        &mut self.timelines[self.last.min(n - 1)].1
+    }
+}
+
+impl<'s> Timeline<'s> {
+    fn build(s: &'s Schedule, code: &str, origin: &str, in_quota: bool) -> Self {
+        let inner = (|| {
+            let code = TariffCode::parse(code).ok()?;
+            let origin = Origin::parse(origin).ok()?;
+            if origin == Origin::Unknown {
+                return None;
+            }
+            let of = |c: &TariffCode| -> Vec<usize> {
+                s.lines()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| l.code == *c)
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            let mut versions = of(&code);
+            if versions.is_empty() {
+                versions = code.parent8().map(|p| of(&p)).unwrap_or_default();
+            }
+            if versions.is_empty() {
+                return None;
+            }
+            let mut bounds = Vec::new();
+            for &li in &versions {
+                let v = s.lines().get(li)?.validity;
+                bounds.extend([Some(v.start), v.end].into_iter().flatten());
+                for k in s.measure_keys(li) {
+                    bounds.extend(
+                        [Some(k.validity.start), k.validity.end]
+                            .into_iter()
+                            .flatten(),
+                    );
+                    if let Some(g) = s.measure_at(k).grace {
+                        bounds.extend([g.imported_until, g.shipped_before]);
+                    }
+                }
+            }
+            bounds.sort();
+            bounds.dedup();
+            let mut switch_days: Vec<i64> = bounds
+                .iter()
+                .filter(|t| !t.is_midnight())
+                .map(|t| t.day())
+                .collect();
+            switch_days.dedup();
+            let plans = (0..=bounds.len()).map(|_| Plan::Unbuilt).collect();
+            Some(Segments {
+                code,
+                origin,
+                in_quota,
+                bounds,
+                switch_days,
+                plans,
+                last: None,
+            })
+        })();
+        Timeline { inner }
+    }
+}
+
+impl<'s> Segments<'s> {
+    /// The plan of segment `i`, asking the engine on first use.
+    fn plan(
+        &mut self,
+        s: &'s Schedule,
+        i: usize,
+        write_tail: impl Fn(&mut Vec<u8>, &waiver_domain::Assessment),
+    ) -> Option<&FastPlan<'s>> {
+        if matches!(self.plans.get(i)?, Plan::Unbuilt) {
+            // One instant inside the segment: before the first bound, then each bound itself.
+            let at = match i.checked_sub(1) {
+                None => BjTime(self.bounds.first().map_or(0, |b| b.0 - 1)),
+                Some(j) => *self.bounds.get(j)?,
+            };
+            let input = LineInput {
+                code: self.code,
+                origin: self.origin,
+                declared_at: at,
+                declared_precision: Precision::Minute,
+                shipped_on: None,
+                quantity: Quantity { grams: 1_000_000 },
+                customs_value: Money {
+                    minor: 100_000,
+                    currency: Currency::CNY,
+                },
+                in_quota: self.in_quota,
+            };
+            let plan = match assess(s, &input, waiver_domain::Lift::Nothing) {
+                Ok(a) => match Recipe::of(&a) {
+                    Some(recipe) => {
+                        let grace_open = recipe
+                            .additional()
+                            .iter()
+                            .any(|m| m.grace.is_some_and(|g| at < g.imported_until));
+                        let mut tail = Vec::new();
+                        write_tail(&mut tail, &a);
+                        let ad_valorem = recipe.ad_valorem().map(|r| {
+                            let texts = RateTexts {
+                                base: Text::pct(r.base),
+                                additional: Text::pct(r.additional),
+                                vat: Text::pct(r.vat),
+                            };
+                            (r, texts)
+                        });
+                        Plan::Fast(Box::new(FastPlan {
+                            recipe,
+                            ad_valorem,
+                            tail,
+                            grace_open,
+                        }))
+                    }
+                    None => Plan::Engine,
+                },
+                Err(_) => Plan::Engine,
+            };
+            *self.plans.get_mut(i)? = plan;
+        }
+        match self.plans.get(i)? {
+            Plan::Fast(p) => Some(p),
+            Plan::Unbuilt | Plan::Engine => None,
+        }
+    }
+}

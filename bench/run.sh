@@ -62,6 +62,10 @@ measure() {
     : > "$tf"
     local t0 t1 secs rss
     for i in $(seq "$RUNS"); do
+        # Every run writes a new file: the previous run's output is removed (and its pages freed)
+        # before the clock starts, for every tool alike.
+        rm -f "$OUT/$name.csv" "$OUT/$name.rejects.csv"
+        sync
         t0=$(date +%s%N)
         /usr/bin/time -f '%e %M' -o "$OUT/$name.time1" "$@" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" \
             || { cat "$OUT/$name.stderr" >&2; die "$name failed"; }
@@ -84,8 +88,8 @@ measure "waiver" "$N" "${PIN[@]}" "$WAIVER" assess "$IN" -o "$OUT/waiver.csv" --
 measure "duckdb" "$N" "${PIN[@]}" python3 bench/duckdb_assess.py "$IN" "$OUT/duckdb.csv" --threads "$THREADS" \
     --schedule "$SCHEDULE"
 measure "parse_only" "$N" "${PIN[@]}" "$PARSE" "$IN"
-measure "waiver_n10" "$N10" "${PIN[@]}" "$WAIVER" assess "$IN10" -o "$OUT/waiver-n10.csv" \
-    --rejects "$OUT/waiver-n10.rejects.csv" --threads "$THREADS" --schedule "$SCHEDULE"
+measure "waiver_n10" "$N10" "${PIN[@]}" "$WAIVER" assess "$IN10" -o "$OUT/waiver_n10.csv" \
+    --rejects "$OUT/waiver_n10.rejects.csv" --threads "$THREADS" --schedule "$SCHEDULE"
 
 # --- agreement ------------------------------------------------------------------------------
 echo "comparing waiver and duckdb outputs" >&2
@@ -136,6 +140,6 @@ REPORT=$OUT/results-$N.md
 } | tee "$REPORT"
 
 if [ -z "${KEEP_OUTPUT:-}" ]; then
-    rm -f "$OUT/waiver.csv" "$OUT/duckdb.csv" "$OUT/waiver-n10.csv"
+    rm -f "$OUT/waiver.csv" "$OUT/duckdb.csv" "$OUT/waiver_n10.csv"
 fi
 exit $CMP_RC

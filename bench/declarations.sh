@@ -76,10 +76,6 @@ run_wrk() {
 
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== fsync rate in $OUT" >&2
-# The previous run's database (about 1 GB) is removed and its dirty pages flushed first: while
-# the kernel writes them back, the probe measures the busy disk (~300 syncs/s instead of ~9,500).
-rm -f "$OUT/bench.db" "$OUT/bench.db-wal" "$OUT/bench.db-shm"
-sync
 FSYNC_JSON=$(python3 bench/fsync_rate.py "$OUT" 5)
 echo "$FSYNC_JSON" >&2
 

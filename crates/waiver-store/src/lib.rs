@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod applications;
 pub mod audit;
 pub mod batch;
+mod checkpoint;
 mod db;
 pub mod decisions;
 pub mod declarations;

@@ -9,10 +9,20 @@ pub const MAX_NUMBER: usize = 26;
 /// returns where it starts. `buf` needs [`MAX_NUMBER`] bytes before `end`.
 #[inline]
 pub fn put_fen_back(buf: &mut [u8], end: usize, fen: Fen) -> usize {
+    const E8: u64 = 100_000_000;
     let a = fen.0.unsigned_abs();
-    buf[end - 2..end].copy_from_slice(&PAIRS[(a % 100) as usize]);
+    // The last eight digits at once (two decimals, six integer digits), then the rest.
+    let d = eight_digits((a % E8) as u32);
+    buf[end - 2..end].copy_from_slice(&d[6..]);
     buf[end - 3] = b'.';
-    let mut i = digits_back(buf, end - 3, a / 100);
+    buf[end - 9..end - 3].copy_from_slice(&d[..6]);
+    let mut i = if a >= E8 {
+        digits_back(buf, end - 9, a / E8)
+    } else {
+        // Leading zeros of the integer part go, one digit stays.
+        let zeros = (u64::from_le_bytes(d) ^ 0x3030_3030_3030_3030).trailing_zeros() / 8;
+        end - 9 + (zeros as usize).min(5)
+    };
     if fen.0 < 0 {
         i -= 1;
         buf[i] = b'-';
@@ -57,9 +67,46 @@ const PAIRS: [[u8; 2]; 100] = {
     t
 };
 
+/// `v` (below 10^8) as eight ASCII digits with leading zeros, in memory order, computed in
+/// 64-bit lanes (four, then two, then one digit per lane) rather than digit by digit.
+#[inline(always)]
+fn eight_digits(v: u32) -> [u8; 8] {
+    let v = u64::from(v);
+    // [v / 10^4, v % 10^4] in 32-bit lanes.
+    let merged = (v / 10_000) | ((v % 10_000) << 32);
+    // Per lane n < 10^4: n / 100 = (n * 10486) >> 20 (checked for every n in the tests).
+    let top = ((merged * 10_486) >> 20) & ((0x7f << 32) | 0x7f);
+    let hundreds = ((merged - 100 * top) << 16) | top;
+    // Per 16-bit lane n < 100: n / 10 = (n * 103) >> 10.
+    let tens = ((hundreds * 103) >> 10) & 0x000f_000f_000f_000f;
+    let digits = ((hundreds - 10 * tens) << 8) | tens;
+    (digits + 0x3030_3030_3030_3030).to_le_bytes()
+}
+
 /// Writes the decimal digits of `v` so that they end just before `buf[end]`; returns where they
-/// start. `buf` must have room for them (20 digits at most).
+/// start. `buf` must have room for them (20 digits at most); bytes up to eight before the first
+/// digit may be overwritten (callers fill their buffers from the back).
+#[inline]
 fn digits_back(buf: &mut [u8], mut end: usize, mut v: u64) -> usize {
+    const E8: u64 = 100_000_000;
+    if end < 24 {
+        return digits_back_pairs(buf, end, v);
+    }
+    // At most two full groups of eight (u64 has 20 digits), then the leading group.
+    while v >= E8 {
+        buf[end - 8..end].copy_from_slice(&eight_digits((v % E8) as u32));
+        v /= E8;
+        end -= 8;
+    }
+    let d = eight_digits(v as u32);
+    buf[end - 8..end].copy_from_slice(&d);
+    // Leading zeros are the low bytes equal to b'0' (at least one digit stays).
+    let zeros = (u64::from_le_bytes(d) ^ 0x3030_3030_3030_3030).trailing_zeros() / 8;
+    end - 8 + (zeros as usize).min(7)
+}
+
+/// [`digits_back`] two digits at a time, for a buffer with less than eight bytes before `end`.
+fn digits_back_pairs(buf: &mut [u8], mut end: usize, mut v: u64) -> usize {
     while v >= 100 {
         end -= 2;
         buf[end..end + 2].copy_from_slice(&PAIRS[(v % 100) as usize]);
@@ -78,6 +125,54 @@ fn digits_back(buf: &mut [u8], mut end: usize, mut v: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_digits_is_exact_for_every_four_digit_lane_and_pair() {
+        // The lane arithmetic is exact when both halves are: every n < 10^4 in each half.
+        for n in 0..10_000u32 {
+            for v in [n, n * 10_000, n * 10_000 + (9_999 - n)] {
+                assert_eq!(eight_digits(v), *format!("{v:08}").as_bytes(), "{v}");
+            }
+        }
+        assert_eq!(eight_digits(99_999_999), *b"99999999");
+    }
+
+    #[test]
+    fn digits_back_writes_every_magnitude() {
+        let mut v = 1u64;
+        for _ in 0..20 {
+            for x in [v - 1, v, v + 1, v.saturating_mul(9)] {
+                let mut buf = [b'x'; 30];
+                let start = digits_back(&mut buf, 28, x);
+                assert_eq!(&buf[start..28], x.to_string().as_bytes(), "{x}");
+                assert_eq!(&buf[28..], b"xx");
+            }
+            v = v.saturating_mul(10);
+        }
+        let mut buf = [0u8; 21];
+        let start = digits_back(&mut buf, 20, u64::MAX);
+        assert_eq!(&buf[start..20], u64::MAX.to_string().as_bytes());
+        // Fewer than eight bytes before `end`: the pair loop.
+        let mut tiny = [b'x'; 5];
+        assert_eq!(digits_back(&mut tiny, 5, 12_345), 0);
+        assert_eq!(&tiny, b"12345");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fen_and_pct_text_match_the_domain_display(v in proptest::prelude::any::<i64>(), small in -10_000_000_000i64..10_000_000_000) {
+            for v in [v, small] {
+                let mut fixed = [b'x'; MAX_NUMBER + 3];
+                let start = put_fen_back(&mut fixed, MAX_NUMBER, Fen(v));
+                let want = Fen(v).to_string();
+                proptest::prop_assert_eq!(&fixed[start..MAX_NUMBER], want.as_bytes());
+                let start = put_pct_back(&mut fixed, MAX_NUMBER, RatePpm(v));
+                let want = RatePpm(v).pct_string();
+                proptest::prop_assert_eq!(&fixed[start..MAX_NUMBER], want.as_bytes());
+                proptest::prop_assert_eq!(&fixed[MAX_NUMBER..], b"xxx");
+            }
+        }
+    }
 
     #[test]
     fn formats_like_the_domain_display() {

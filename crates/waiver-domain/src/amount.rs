@@ -318,6 +318,18 @@ impl Quantity {
         }
         Ok(Quantity { grams })
     }
+    /// [`Quantity::parse`] of the common form only (digits with at most one `.`, nothing
+    /// else), from bytes: `Some` only where `parse` gives `Ok` with the same value; `None`
+    /// for every other form, valid or not.
+    #[inline]
+    pub fn parse_plain(raw: &[u8], unit: QtyUnit) -> Option<Self> {
+        let scale = match unit {
+            QtyUnit::Kg => 3,
+            QtyUnit::T => 6,
+        };
+        let grams = parse_scaled_short(raw, scale)?;
+        (grams > 0 && grams <= Self::MAX_GRAMS).then_some(Quantity { grams })
+    }
     pub fn kg_string(self) -> String {
         format_scaled(i128::from(self.grams), 3, 0)
     }
@@ -346,6 +358,13 @@ impl Money {
             return Err(NumberError::TooLarge(raw.to_owned()));
         }
         Ok(Money { minor, currency })
+    }
+
+    /// [`Money::parse`] of the common form only (as [`Quantity::parse_plain`]).
+    #[inline]
+    pub fn parse_plain(raw: &[u8], currency: Currency) -> Option<Self> {
+        let minor = parse_scaled_short(raw, 2)?;
+        (minor > 0 && minor <= Self::MAX_MINOR).then_some(Money { minor, currency })
     }
 }
 
@@ -393,6 +412,20 @@ mod tests {
                 parse_scaled(&text, scale),
                 parse_scaled_general(&text, scale)
             );
+        }
+
+        #[test]
+        fn plain_parses_agree_with_the_checked_ones(
+            text in "[.+ -]?[0-9]{0,14}[.]?[0-9]{0,8}",
+            kg in any::<bool>(),
+        ) {
+            let unit = if kg { QtyUnit::Kg } else { QtyUnit::T };
+            if let Some(q) = Quantity::parse_plain(text.as_bytes(), unit) {
+                prop_assert_eq!(Quantity::parse(&text, unit), Ok(q));
+            }
+            if let Some(m) = Money::parse_plain(text.as_bytes(), Currency::USD) {
+                prop_assert_eq!(Money::parse(&text, Currency::USD), Ok(m));
+            }
         }
 
         #[test]

@@ -81,7 +81,6 @@ struct Columns {
 
 struct Block {
     seq: u64,
-    first_line: u64,
     bytes: Vec<u8>,
 }
 
@@ -99,27 +98,50 @@ struct Stats {
 struct Done {
     seq: u64,
     in_len: u64,
+    /// The `\n` bytes in the block: the writer numbers lines (the reader does not count them).
+    newlines: u64,
     out: Vec<u8>,
-    rejects: Vec<u8>,
+    rejects: Vec<Rejected>,
     stats: Stats,
 }
 
-/// Finds the end (exclusive) of the last complete record in `buf` and counts newlines before it.
-fn last_record_end(buf: &[u8]) -> Option<(usize, u64)> {
-    let mut in_quotes = false;
-    let mut newlines = 0u64;
-    let mut last = None;
-    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
-        if buf[i] == b'"' {
-            in_quotes = !in_quotes;
-        } else {
-            newlines += 1;
-            if !in_quotes {
-                last = Some((i + 1, newlines));
-            }
-        }
+/// A rejected row, its line counted from its block's first line (0-based) until the writer,
+/// which knows where the block starts, writes it.
+struct Rejected {
+    line: u64,
+    fields: Vec<Vec<u8>>,
+    msg: String,
+}
+
+/// Writes rejected rows as CSV: their original fields, then `line N: <what is wrong>`.
+fn write_rejects(w: &mut impl Write, first_line: u64, rows: &[Rejected]) -> io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
-    last
+    let mut cw = csv::WriterBuilder::new().flexible(true).from_writer(w);
+    for r in rows {
+        for f in &r.fields {
+            cw.write_field(f)?;
+        }
+        cw.write_field(format!("line {}: {}", first_line + r.line, r.msg))?;
+        cw.write_record(None::<&[u8]>)?;
+    }
+    cw.flush()
+}
+
+/// Finds the end (exclusive) of the last complete record in `buf`: just after the last `\n`
+/// with an even number of `"` before it. Only quotes are counted, so the common block is
+/// scanned once for them and once backwards for a newline.
+fn last_record_end(buf: &[u8]) -> Option<usize> {
+    let mut end = memchr::memrchr(b'\n', buf)? + 1;
+    let mut quotes = memchr::memchr_iter(b'"', &buf[..end]).count();
+    while quotes % 2 == 1 {
+        // That newline is inside a quoted field: try the one before it.
+        let prev = memchr::memrchr(b'\n', &buf[..end - 1])? + 1;
+        quotes -= memchr::memchr_iter(b'"', &buf[prev..end]).count();
+        end = prev;
+    }
+    Some(end)
 }
 
 fn open_input(path: &PathBuf) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>)> {
@@ -136,7 +158,7 @@ fn read_header(r: &mut dyn Read) -> anyhow::Result<(csv::StringRecord, Vec<u8>)>
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut chunk = [0u8; 64 * 1024];
     loop {
-        if let Some((end, _)) = last_record_end(&buf) {
+        if let Some(end) = last_record_end(&buf) {
             let first_end = {
                 // The first record end, not the last.
                 let mut in_q = false;
@@ -255,31 +277,36 @@ impl<'s> Worker<'s> {
 
     /// Assesses a block into `out` (a recycled buffer, cleared here).
     fn process_block(&mut self, cols: &Columns, block: &Block, mut out: Vec<u8>) -> Done {
-        let Block {
-            seq,
-            first_line,
-            ref bytes,
-        } = *block;
+        let Block { seq, ref bytes } = *block;
         let in_len = bytes.len() as u64;
         // Output rows are a little over twice the input's size; avoid growing mid-block.
         out.clear();
         out.reserve(bytes.len() * 5 / 2 + 4096);
-        let mut rej_w = csv::WriterBuilder::new()
-            .flexible(true)
-            .from_writer(Vec::new());
+        let mut rejects = Vec::new();
         let mut stats = Stats::default();
         self.splitter.start_block(bytes);
         // One UTF-8 check for the whole block when it passes (the common case); otherwise per record.
         let block_text = std::str::from_utf8(bytes).ok();
-        let (mut pos, mut line_no) = (0usize, first_line);
-        while let Some(rec) = self.splitter.next(bytes, &mut pos) {
+        let (mut pos, mut line_no) = (0usize, 0u64);
+        let mut before;
+        loop {
+            before = pos;
+            let Some(rec) = self.splitter.next(bytes, &mut pos) else {
+                break;
+            };
             stats.rows += 1;
             let this_line = line_no;
             line_no += rec.newlines;
             let Some(text) = rec.text_within(bytes, block_text) else {
-                let msg =
-                    format!("line {this_line}: the row is not UTF-8 text; save the file as UTF-8");
-                reject(&mut rej_w, &mut stats, rec.iter(), msg, "encoding");
+                let msg = "the row is not UTF-8 text; save the file as UTF-8".to_owned();
+                reject(
+                    &mut rejects,
+                    &mut stats,
+                    this_line,
+                    rec.iter(),
+                    msg,
+                    "encoding",
+                );
                 continue;
             };
             if let Some(fast) = self
@@ -287,8 +314,7 @@ impl<'s> Worker<'s> {
                 .as_mut()
                 .filter(|_| text.field_count() == cols.count)
             {
-                let field = |i: usize| text.get(i).unwrap_or("");
-                if let Some(row) = fast.row(&cols.fast, field, write_tail) {
+                if let Some(row) = fast.row(&cols.fast, &text, write_tail) {
                     out.extend_from_slice(rec.raw);
                     crate::fast::write_numbers(&mut out, &row.priced, row.rates);
                     out.extend_from_slice(row.tail);
@@ -308,35 +334,38 @@ impl<'s> Worker<'s> {
                     stats.saving += a.exclusion_saving.0;
                 }
                 Err((msg, kind)) => {
-                    let msg = format!("line {this_line}: {msg}");
-                    reject(&mut rej_w, &mut stats, rec.iter(), msg, &kind);
+                    reject(&mut rejects, &mut stats, this_line, rec.iter(), msg, &kind);
                 }
             }
         }
+        // Blank lines after the last record were read past without a record.
+        line_no += memchr::memchr_iter(b'\n', bytes.get(before..pos).unwrap_or(&[])).count() as u64;
         Done {
             seq,
             in_len,
+            newlines: line_no,
             out,
-            rejects: rej_w.into_inner().unwrap_or_default(),
+            rejects,
             stats,
         }
     }
 }
 
 fn reject<'a>(
-    w: &mut csv::Writer<Vec<u8>>,
+    rejects: &mut Vec<Rejected>,
     stats: &mut Stats,
+    line: u64,
     fields: impl Iterator<Item = &'a [u8]>,
     msg: String,
     kind: &str,
 ) {
     stats.rejected += 1;
     *stats.reasons.entry(kind.to_owned()).or_default() += 1;
-    for f in fields {
-        let _ = w.write_field(f);
-    }
-    let _ = w.write_field(msg.as_bytes());
-    let _ = w.write_record(None::<&[u8]>);
+    rejects.push(Rejected {
+        line,
+        fields: fields.map(<[u8]>::to_vec).collect(),
+        msg,
+    });
 }
 
 type RowError = (String, String);
@@ -538,7 +567,8 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
         let reader = scope.spawn(move || -> anyhow::Result<()> {
             let mut carry = rest;
             let mut seq = 0u64;
-            let mut next_line = 2u64;
+            // Bytes after the header row sent so far: where `carry` starts.
+            let mut offset = 0u64;
             let mut eof = false;
             while !eof {
                 let want = BLOCK_BYTES.saturating_sub(carry.len()).max(64 * 1024) as u64;
@@ -549,10 +579,10 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                 if n == 0 {
                     eof = true;
                 }
-                let cut = if eof { Some((carry.len(), 0)) } else { last_record_end(&carry) };
-                let Some((end, newlines)) = cut else {
+                let cut = if eof { Some(carry.len()) } else { last_record_end(&carry) };
+                let Some(end) = cut else {
                     if carry.len() > MAX_RECORD_BYTES {
-                        bail!("a record near line {next_line} is longer than {MAX_RECORD_BYTES} bytes; check for an unclosed quote");
+                        bail!("the record starting {offset} bytes after the header row is longer than {MAX_RECORD_BYTES} bytes; check it for an unclosed quote");
                     }
                     continue;
                 };
@@ -566,9 +596,8 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                 if bytes.is_empty() {
                     continue;
                 }
-                let first_line = next_line;
-                next_line += newlines;
-                if work_tx.send(Block { seq, first_line, bytes }).is_err() {
+                offset += bytes.len() as u64;
+                if work_tx.send(Block { seq, bytes }).is_err() {
                     break;
                 }
                 seq += 1;
@@ -597,6 +626,8 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
         drop(spare_out_rx);
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
+        // The input's line where the next block starts (line 1 is the header row).
+        let mut next_line = 2u64;
         let mut write_err = None;
         for done in &done_rx {
             pending.insert(done.seq, done);
@@ -605,11 +636,12 @@ pub fn run(schedule: &Schedule, a: AssessArgs) -> anyhow::Result<ExitCode> {
                 if write_err.is_none() {
                     let r = out
                         .write_all(&d.out)
-                        .and_then(|_| rejects.write_all(&d.rejects));
+                        .and_then(|_| write_rejects(&mut rejects, next_line, &d.rejects));
                     if let Err(e) = r {
                         write_err = Some(e);
                     }
                 }
+                next_line += d.newlines;
                 if let Some(pb) = &progress {
                     pb.inc(d.in_len);
                 }
@@ -702,13 +734,15 @@ mod tests {
         }
         let block = Block {
             seq: 0,
-            first_line: 2,
             bytes: body.to_vec(),
         };
         let d = w.process_block(&cols(header), &block, Vec::new());
+        assert_eq!(d.newlines, memchr::memchr_iter(b'\n', body).count() as u64);
+        let mut rejects = Vec::new();
+        write_rejects(&mut rejects, 2, &d.rejects).unwrap();
         (
             d.out,
-            d.rejects,
+            rejects,
             d.stats.rows,
             d.stats.rejected,
             d.stats.total,
@@ -727,8 +761,7 @@ mod tests {
         let rec = sp.next(row.as_bytes(), &mut pos).unwrap();
         let text = rec.text().unwrap();
         assert_eq!(text.field_count(), c.count);
-        let field = |i: usize| text.get(i).unwrap_or("");
-        fast.row(&c.fast, field, write_tail).is_some()
+        fast.row(&c.fast, &text, write_tail).is_some()
     }
 
     #[test]
@@ -926,7 +959,6 @@ mod tests {
         let c = cols(HEADER);
         let block = Block {
             seq: 0,
-            first_line: 2,
             bytes: body.into_bytes(),
         };
         let fast = Worker::new(&s).process_block(&c, &block, Vec::new());
@@ -934,7 +966,12 @@ mod tests {
         w.fast = None;
         let general = w.process_block(&c, &block, Vec::new());
         assert_eq!(fast.out, general.out);
-        assert_eq!(fast.rejects, general.rejects);
+        let text = |d: &Done| {
+            let mut v = Vec::new();
+            write_rejects(&mut v, 2, &d.rejects).unwrap();
+            v
+        };
+        assert_eq!(text(&fast), text(&general));
         assert_eq!(general.stats.fast, 0);
         // Enough rows of each kind for the comparison to mean something.
         assert!(
@@ -978,8 +1015,10 @@ mod tests {
 
     #[test]
     fn record_ends_ignore_newlines_inside_quotes() {
-        assert_eq!(last_record_end(b"a,b\nc,\"d\ne\"\nf"), Some((12, 3)));
+        assert_eq!(last_record_end(b"a,b\nc,\"d\ne\"\nf"), Some(12));
+        assert_eq!(last_record_end(b"a,b\nc,\"d\ne"), Some(4));
         assert_eq!(last_record_end(b"a,\"b\nc"), None);
-        assert_eq!(last_record_end(b"a,\"b\"\"\"\n"), Some((8, 1)));
+        assert_eq!(last_record_end(b"a,\"b\"\"\"\n"), Some(8));
+        assert_eq!(last_record_end(b"a,\"b\n\nc\n"), None);
     }
 }

@@ -10,6 +10,7 @@ use waiver_domain::{
 };
 
 use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
+use crate::records::TextRecord;
 
 /// How many (code, origin, quota choice) timelines a worker keeps before starting afresh.
 const TIMELINES_KEPT: usize = 256;
@@ -29,11 +30,17 @@ pub struct FastPath<'s> {
     schedule: &'s Schedule,
     timelines: Vec<(u64, Timeline<'s>)>,
     last: usize,
-    /// The last `declared_at` text parsed and its value (the lines of a declaration repeat it).
-    last_instant: ([u8; 16], usize, Option<(BjTime, Precision, i32)>),
+    /// The last `declared_at` text parsed (zero-padded, with its length) and its value: the
+    /// lines of a declaration repeat it.
+    last_instant: (u128, usize, Option<(BjTime, Precision, i32)>),
+    /// Per slot (a hash of the key), the index in `timelines` of the last key seen there.
+    slots: [(u64, usize); SLOTS],
     /// Per currency, the rate of each month from 1900 (`None` until looked up).
     rates: Vec<(Currency, Vec<Option<Option<FxRate>>>)>,
 }
+
+/// Slots of the direct-mapped index in front of `timelines` (a power of two).
+const SLOTS: usize = 64;
 
 /// Months from 1900-01 to 2199-12, the years `BjTime` accepts.
 const MONTHS: usize = 300 * 12;
@@ -176,23 +183,36 @@ fn plain_instant(b: &[u8]) -> Option<(BjTime, Precision, i32)> {
 /// Packs a plain 8- or 10-digit code, a two-letter origin and the quota choice into one key.
 #[inline]
 fn key(code: &[u8], origin: &[u8], in_quota: bool) -> Option<u64> {
-    if (code.len() != 8 && code.len() != 10) || origin.len() != 2 {
+    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    let ([o0, o1], Some((first, rest))) = (
+        <[u8; 2]>::try_from(origin).ok()?,
+        code.split_first_chunk::<8>(),
+    ) else {
+        return None;
+    };
+    let x = u64::from_le_bytes(*first);
+    // Eight ASCII digits: every high nibble 3 and every low nibble at most 9.
+    if x & !LOW != 0x3030_3030_3030_3030 || ((x & LOW) + 0x0606_0606_0606_0606) & !LOW != 0 {
         return None;
     }
-    let mut v = 0u64;
-    for &c in code {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
+    let tail = match rest {
+        [] => 0,
+        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => {
+            0x100 | (u64::from(a & 0xf) << 4) | u64::from(b & 0xf)
         }
-        v = v * 10 + u64::from(d);
-    }
-    // 10 digits < 2^34; then the length, the origin's two bytes and the quota flag.
+        _ => return None,
+    };
+    // The eight low nibbles (32 bits), the last two digits with a 10-digit flag (9 bits), the
+    // origin's two bytes and the quota flag: distinct keys for distinct inputs.
+    let n = x & LOW;
+    let n = (n | (n >> 4)) & 0x00ff_00ff_00ff_00ff;
+    let n = (n | (n >> 8)) & 0x0000_ffff_0000_ffff;
+    let n = (n | (n >> 16)) & 0xffff_ffff;
     Some(
-        (v << 26)
-            | (u64::from(code.len() == 10) << 25)
-            | (u64::from(origin[0]) << 17)
-            | (u64::from(origin[1]) << 9)
+        (n << 32)
+            | (tail << 17)
+            | (u64::from(o0) << 9)
+            | (u64::from(o1) << 1)
             | u64::from(in_quota),
     )
 }
@@ -204,22 +224,22 @@ impl<'s> FastPath<'s> {
             timelines: Vec::new(),
             last: 0,
             rates: Vec::new(),
-            last_instant: ([0; 16], usize::MAX, None),
+            last_instant: (0, usize::MAX, None),
+            slots: [(u64::MAX, 0); SLOTS],
         }
     }
 
-    /// Prices one row whose fields `field(i)` are UTF-8, or `None` when the general path must.
+    /// Prices one row (a record of UTF-8 fields), or `None` when the general path must.
     /// `write_tail` writes `,measures,warnings\n` of an assessment as the general path does.
     #[inline]
-    pub fn row<'a, 'f>(
+    pub fn row<'a>(
         &'a mut self,
         cols: &FastColumns,
-        field: impl Fn(usize) -> &'f str,
+        rec: &TextRecord<'_>,
         write_tail: impl Fn(&mut Vec<u8>, &waiver_domain::Assessment),
     ) -> Option<FastRow<'a>> {
         let r = &cols.required;
-        let text = |i: usize| Some(field(r[i]));
-        let f = |i: usize| field(r[i]).as_bytes();
+        let f = |i: usize| rec.bytes(r[i]);
         // declaration: 1 to 32 characters once trimmed (bytes bound characters).
         let d = f(0).trim_ascii();
         if d.is_empty() || d.len() > 32 {
@@ -245,7 +265,7 @@ impl<'s> FastPath<'s> {
             b"kg" => QtyUnit::Kg,
             _ => return None,
         };
-        let quantity = Quantity::parse(text(6)?, unit).ok()?;
+        let quantity = Quantity::parse_plain(f(6), unit)?;
         let cur = f(9);
         if cur.len() != 3 {
             return None;
@@ -253,10 +273,10 @@ impl<'s> FastPath<'s> {
         let currency = match cur {
             b"USD" => Currency::USD,
             b"CNY" => Currency::CNY,
-            _ => Currency::parse(text(9)?).ok()?,
+            _ => Currency::parse(std::str::from_utf8(cur).ok()?).ok()?,
         };
-        let value = Money::parse(text(8)?, currency).ok()?;
-        let shipped = match cols.shipped_on.map(|i| field(i).as_bytes()) {
+        let value = Money::parse_plain(f(8), currency)?;
+        let shipped = match cols.shipped_on.map(|i| rec.bytes(i)) {
             None | Some(b"") => false,
             Some(s) => {
                 let (t, _, _) = plain_instant(s)?;
@@ -266,7 +286,7 @@ impl<'s> FastPath<'s> {
                 true
             }
         };
-        let in_quota = match cols.in_quota.map(|i| field(i).as_bytes()) {
+        let in_quota = match cols.in_quota.map(|i| rec.bytes(i)) {
             None | Some(b"" | b"false" | b"FALSE" | b"no") => false,
             Some(b"true" | b"TRUE" | b"yes") => true,
             Some(_) => return None,
@@ -278,7 +298,7 @@ impl<'s> FastPath<'s> {
         };
         let k = key(f(3), f(4), in_quota)?;
         let s = self.schedule;
-        let t = self.timeline(k, text(3)?, text(4)?, in_quota);
+        let t = self.timeline(k, f(3), f(4), in_quota);
         let seg = t.inner.as_mut()?;
         if precision == Precision::DateOnly && seg.switch_days.binary_search(&at.day()).is_ok() {
             return None;
@@ -316,16 +336,19 @@ impl<'s> FastPath<'s> {
     /// [`plain_instant`], remembering the last text.
     #[inline]
     fn instant(&mut self, b: &[u8]) -> Option<(BjTime, Precision, i32)> {
+        // Only 10- and 16-byte texts can be plain (see `plain_instant`).
+        let mut padded = [0u8; 16];
+        match b.len() {
+            16 | 10 => padded[..b.len()].copy_from_slice(b),
+            _ => return None,
+        }
+        let k = u128::from_le_bytes(padded);
         let (text, len, v) = &mut self.last_instant;
-        if *len == b.len() && text.get(..b.len()) == Some(b) {
+        if *len == b.len() && *text == k {
             return *v;
         }
         let parsed = plain_instant(b);
-        if let Some(t) = text.get_mut(..b.len()) {
-            t.copy_from_slice(b);
-            *len = b.len();
-            *v = parsed;
-        }
+        (*text, *len, *v) = (k, b.len(), parsed);
         parsed
     }
 
@@ -345,20 +368,32 @@ impl<'s> FastPath<'s> {
         *slot.get_or_insert_with(|| self.schedule.fx(currency, Month(month)).map(|e| e.rate))
     }
 
-    fn timeline(&mut self, k: u64, code: &str, origin: &str, in_quota: bool) -> &mut Timeline<'s> {
+    fn timeline(
+        &mut self,
+        k: u64,
+        code: &[u8],
+        origin: &[u8],
+        in_quota: bool,
+    ) -> &mut Timeline<'s> {
+        let slot = (k.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % SLOTS;
         let hit = matches!(self.timelines.get(self.last), Some((kk, _)) if *kk == k);
         if !hit {
-            self.last = match self.timelines.iter().position(|(kk, _)| *kk == k) {
-                Some(i) => i,
-                None => {
-                    if self.timelines.len() >= TIMELINES_KEPT {
-                        self.timelines.clear();
+            self.last = match self.slots[slot] {
+                (kk, i) if kk == k && i < self.timelines.len() => i,
+                _ => match self.timelines.iter().position(|(kk, _)| *kk == k) {
+                    Some(i) => i,
+                    None => {
+                        if self.timelines.len() >= TIMELINES_KEPT {
+                            self.timelines.clear();
+                            self.slots = [(u64::MAX, 0); SLOTS];
+                        }
+                        let t = Timeline::build(self.schedule, code, origin, in_quota);
+                        self.timelines.push((k, t));
+                        self.timelines.len() - 1
                     }
-                    let t = Timeline::build(self.schedule, code, origin, in_quota);
-                    self.timelines.push((k, t));
-                    self.timelines.len() - 1
-                }
+                },
             };
+            self.slots[slot] = (k, self.last);
         }
         // `last` was just set to an index of `timelines` (pushed or found).
         let n = self.timelines.len();
@@ -367,10 +402,10 @@ impl<'s> FastPath<'s> {
 }
 
 impl<'s> Timeline<'s> {
-    fn build(s: &'s Schedule, code: &str, origin: &str, in_quota: bool) -> Self {
+    fn build(s: &'s Schedule, code: &[u8], origin: &[u8], in_quota: bool) -> Self {
         let inner = (|| {
-            let code = TariffCode::parse(code).ok()?;
-            let origin = Origin::parse(origin).ok()?;
+            let code = TariffCode::parse(std::str::from_utf8(code).ok()?).ok()?;
+            let origin = Origin::parse(std::str::from_utf8(origin).ok()?).ok()?;
             if origin == Origin::Unknown {
                 return None;
             }
@@ -487,6 +522,53 @@ impl<'s> Segments<'s> {
         match self.plans.get(i)? {
             Plan::Fast(p) => Some(p),
             Plan::Unbuilt | Plan::Engine => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn keys_take_plain_codes_only() {
+        assert!(key(b"12019010", b"US", false).is_some());
+        assert!(key(b"1201901000", b"US", true).is_some());
+        for bad in [
+            &b"1201901a"[..],
+            b"12019010a0",
+            b"1201901/",
+            b"1201901:",
+            b"1201.9010",
+            b"1201.90.10",
+            b"120190100",
+            b"1201901",
+            b"",
+            b"12019010\xb0\xb0",
+        ] {
+            assert_eq!(key(bad, b"US", false), None, "{bad:?}");
+        }
+        assert_eq!(key(b"12019010", b"USA", false), None);
+    }
+
+    proptest! {
+        #[test]
+        fn distinct_inputs_have_distinct_keys(
+            a in "[0-9]{8}([0-9]{2})?", b in "[0-9]{8}([0-9]{2})?",
+            oa in "[A-Z]{2}", ob in "[A-Z]{2}", qa in any::<bool>(), qb in any::<bool>(),
+        ) {
+            let (ka, kb) = (key(a.as_bytes(), oa.as_bytes(), qa), key(b.as_bytes(), ob.as_bytes(), qb));
+            prop_assert!(ka.is_some() && kb.is_some());
+            prop_assert_eq!(ka == kb, (&a, &oa, qa) == (&b, &ob, qb));
+        }
+
+        #[test]
+        fn keys_differ_for_codes_one_digit_apart(a in "[0-9]{10}", i in 0usize..10, d in 1u8..10) {
+            let mut b = a.clone().into_bytes();
+            b[i] = b'0' + (b[i] - b'0' + d) % 10;
+            prop_assert_ne!(key(a.as_bytes(), b"US", false), key(&b, b"US", false));
+            prop_assert_ne!(key(&a.as_bytes()[..8], b"US", false), key(a.as_bytes(), b"US", false));
         }
     }
 }

@@ -275,6 +275,14 @@ impl<'a> TextRecord<'a> {
         let &(s, e) = self.fields.get(i)?;
         self.text.get(s..e)
     }
+    /// Field `i`'s bytes (empty when there is no such field): no character-boundary checks.
+    #[inline(always)]
+    pub fn bytes(&self, i: usize) -> &'a [u8] {
+        match self.fields.get(i) {
+            Some(&(s, e)) => self.text.as_bytes().get(s..e).unwrap_or(&[]),
+            None => &[],
+        }
+    }
 }
 
 #[cfg(test)]

@@ -101,6 +101,12 @@ pub(crate) fn cause(number: &str, revision: i64) -> String {
     format!("declaration {number} revision {revision}")
 }
 
+/// The declaration number and revision a [`cause`] names; `None` for any other cause.
+pub(crate) fn parse_cause(c: &str) -> Option<(&str, i64)> {
+    let (number, revision) = c.strip_prefix("declaration ")?.rsplit_once(" revision ")?;
+    Some((number, revision.parse().ok()?))
+}
+
 pub(crate) const DECLARATION_COLUMNS: &str = "number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms";
 const DECLARATION_SELECT: &str = "SELECT number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms FROM declarations WHERE number = $1";
 
@@ -713,20 +719,52 @@ impl Store {
 
 impl Store {
     /// Grams drawn from an allowance by accepted declarations, per `YYYY-MM` of declaration.
+    ///
+    /// Read from the allowance's draw entries (indexed by allowance), each naming its
+    /// declaration and revision: the draws of an accepted declaration's current revision are
+    /// exactly the covered grams of its lines on this allowance (earlier revisions were reversed
+    /// under their own causes, a cancelled declaration is not accepted). Months in which the
+    /// allowance covered nothing are not listed.
     pub async fn imports_by_month(&self, allowance: &str) -> Result<BTreeMap<String, i64>> {
         let rows = sqlx::query(&self.sql(
-            "SELECT d.declared_at_s, dl.covered_g FROM declaration_lines dl \
-             JOIN declarations d ON d.number = dl.declaration_number \
-             WHERE dl.allowance_number = $1 AND d.status = 'accepted'",
+            "SELECT cause, quantity_g FROM allowance_entries WHERE allowance_number = $1 AND kind = 'draw'",
         ))
         .bind(allowance)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = BTreeMap::new();
+        // Grams per (declaration, revision) the draw names.
+        let mut drawn: BTreeMap<(String, i64), i64> = BTreeMap::new();
         for r in rows {
-            let month = BjTime(r.try_get(0)?).month().to_string();
-            *out.entry(month).or_insert(0) += r.try_get::<i64, _>(1)?;
+            let c: String = r.try_get(0)?;
+            if let Some((number, revision)) = parse_cause(&c) {
+                *drawn.entry((number.to_owned(), revision)).or_insert(0) +=
+                    r.try_get::<i64, _>(1)?;
+            }
         }
+        let mut numbers: Vec<&str> = drawn.keys().map(|(n, _)| n.as_str()).collect();
+        numbers.dedup();
+        let mut out = BTreeMap::new();
+        for chunk in numbers.chunks(500) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = self.sql_owned(format!(
+                "SELECT number, revision, declared_at_s FROM declarations WHERE status = 'accepted' AND number IN ({list})"
+            ));
+            let mut q = sqlx::query(&sql);
+            for n in chunk {
+                q = q.bind(*n);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                let (number, revision): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+                if let Some(g) = drawn.get(&(number, revision)) {
+                    let month = BjTime(r.try_get(2)?).month().to_string();
+                    *out.entry(month).or_insert(0) += *g;
+                }
+            }
+        }
+        out.retain(|_, g| *g != 0);
         Ok(out)
     }
 }
@@ -854,5 +892,24 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cause, parse_cause};
+
+    #[test]
+    fn a_cause_names_its_declaration_and_revision() {
+        for (n, r) in [("DEC-1", 1), ("A revision B", 12), ("x", 0)] {
+            assert_eq!(parse_cause(&cause(n, r)), Some((n, r)));
+        }
+        for other in [
+            "policy change 4",
+            "declaration X revision",
+            "declaration X revision two",
+        ] {
+            assert_eq!(parse_cause(other), None, "{other}");
+        }
     }
 }

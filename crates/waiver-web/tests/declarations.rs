@@ -1019,7 +1019,78 @@ async fn the_country_quota_is_drawn_by_origin_and_line_with_notices_and_the_surc
     ledgers_balance(app).await;
 }
 
+/// The imports per month read the allowance's draw entries (the lines are not indexed by
+/// allowance): an amendment moves its grams to the new month, a cancelled declaration counts
+/// nothing, and a refused claim (nothing drawn) lists no month.
+async fn imports_per_month_follow_amendments_and_cancellations(app: &App) {
+    allowance(app, "WVR-2020-000600", HOLDER, 60_000, 0).await;
+    app.add_enterprise("3200JY0002", "Jiayue (fictional)", None)
+        .await;
+    let customs = app.token(Role::Customs);
+    for (n, importer, at, t) in [
+        ("M-1", HOLDER, "2020-04-03", "100"),
+        ("M-2", HOLDER, "2020-05-03", "200"),
+        ("M-3", HOLDER, "2020-06-03", "300"),
+        ("M-4", "3200JY0002", "2020-09-03", "400"),
+    ] {
+        let (s, a) = declare(
+            app,
+            &declaration(
+                n,
+                importer,
+                at,
+                vec![
+                    line(1, t, Some("WVR-2020-000600")),
+                    line(2, "1", Some("WVR-2020-000600")),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(s, 201, "{a}");
+    }
+    let amended = declaration(
+        "M-2",
+        HOLDER,
+        "2020-07-01",
+        vec![line(1, "250", Some("WVR-2020-000600"))],
+    );
+    let (s, am) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/M-2/amend",
+            Some(customs),
+            Some(&amended),
+        )
+        .await;
+    assert_eq!(s, 200, "{am}");
+    let (s, c) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/M-3/cancel",
+            Some(customs),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let imports = app
+        .state
+        .store
+        .imports_by_month("WVR-2020-000600")
+        .await
+        .unwrap();
+    assert_eq!(
+        imports.into_iter().collect::<Vec<_>>(),
+        vec![
+            ("2020-04".to_owned(), 101_000_000),
+            ("2020-07".to_owned(), 250_000_000),
+        ]
+    );
+    assert_eq!(used_g(app, "WVR-2020-000600").await, 351_000_000);
+    ledgers_balance(app).await;
+}
+
 both!(
+    imports_per_month_follow_amendments_and_cancellations,
     the_country_quota_is_drawn_by_origin_and_line_with_notices_and_the_surcharge,
     the_purchase_plan_is_compared_with_imports_per_month,
     a_reversal_is_allowed_after_the_grant_was_lowered,

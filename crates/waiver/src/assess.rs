@@ -1,10 +1,11 @@
 //! `waiver assess`: streaming bulk assessment of a declarations CSV.
 //!
-//! A reader thread cuts the input into blocks at record boundaries (newlines outside quotes),
-//! worker threads split each block into records ([`crate::records`]: in place for unquoted
-//! records, with the `csv` state machine for the rest), parse and assess them into output and
-//! reject bytes, and the calling thread writes blocks back in input order. Channels are bounded, so memory stays flat whatever
-//! the input size.
+//! A reader thread cuts the input into blocks at record boundaries (the last newline with an
+//! even number of quotes before it), worker threads split each block into records
+//! ([`crate::records`]: in place for unquoted records, with the `csv` state machine for the
+//! rest), parse and assess them into output bytes and rejected rows, and the calling thread
+//! writes blocks back in input order, numbering reject lines from the newlines each worker
+//! counted. Channels and buffer pools are bounded, so memory stays flat whatever the input size.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

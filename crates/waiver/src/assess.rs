@@ -21,7 +21,7 @@ use crossbeam_channel::bounded;
 use waiver_domain::bulk::{BulkAssessor, Priced};
 use waiver_domain::{Assessment, BjTime, Fen, Precision, RawLine, RegistrationCode, Schedule};
 
-use crate::fast::{FastColumns, FastPath};
+use crate::fast::{ColumnPositions, FastPath};
 use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
 use crate::records::{Splitter, TextRecord};
 
@@ -70,14 +70,11 @@ const BLOCK_BYTES: usize = 128 << 10;
 const MAX_RECORD_BYTES: usize = 1 << 20;
 const MAX_COLUMNS: usize = 256;
 
-/// Column positions in the input.
+/// The input's columns: where each one the assessment reads is, and how many there are.
 #[derive(Clone)]
 struct Columns {
-    required: [usize; 10],
-    shipped_on: Option<usize>,
-    in_quota: Option<usize>,
+    pos: ColumnPositions,
     count: usize,
-    fast: FastColumns,
 }
 
 struct Block {
@@ -242,17 +239,13 @@ fn columns(header: &csv::StringRecord) -> anyhow::Result<Columns> {
     for (slot, name) in required.iter_mut().zip(REQUIRED) {
         *slot = find(name).unwrap_or(0);
     }
-    let (shipped_on, in_quota) = (find("shipped_on"), find("in_quota"));
     Ok(Columns {
-        required,
-        shipped_on,
-        in_quota,
-        count: header.len(),
-        fast: FastColumns {
+        pos: ColumnPositions {
             required,
-            shipped_on,
-            in_quota,
+            shipped_on: find("shipped_on"),
+            in_quota: find("in_quota"),
         },
+        count: header.len(),
     })
 }
 
@@ -315,7 +308,7 @@ impl<'s> Worker<'s> {
                 .as_mut()
                 .filter(|_| text.field_count() == cols.count)
             {
-                if let Some(row) = fast.row(&cols.fast, &text, write_tail) {
+                if let Some(row) = fast.row(&cols.pos, &text, write_tail) {
                     out.extend_from_slice(rec.raw);
                     crate::fast::write_numbers(&mut out, &row.priced, row.rates);
                     out.extend_from_slice(row.tail);
@@ -419,7 +412,7 @@ fn assess_record<'s>(
         return Err((msg, "csv".into()));
     }
     let field = |i: usize| rec.get(i).unwrap_or("");
-    let r = &cols.required;
+    let r = &cols.pos.required;
     let raw = RawLine {
         declaration: field(r[0]),
         line: field(r[1]),
@@ -431,8 +424,8 @@ fn assess_record<'s>(
         unit: field(r[7]),
         customs_value: field(r[8]),
         currency: field(r[9]),
-        shipped_on: cols.shipped_on.map(field),
-        in_quota: cols.in_quota.map(field),
+        shipped_on: cols.pos.shipped_on.map(field),
+        in_quota: cols.pos.in_quota.map(field),
     };
     let ParseCache {
         declared_at,
@@ -762,7 +755,7 @@ mod tests {
         let rec = sp.next(row.as_bytes(), &mut pos).unwrap();
         let text = rec.text().unwrap();
         assert_eq!(text.field_count(), c.count);
-        fast.row(&c.fast, &text, write_tail).is_some()
+        fast.row(&c.pos, &text, write_tail).is_some()
     }
 
     #[test]

@@ -17,9 +17,10 @@ const TIMELINES_KEPT: usize = 256;
 /// How many currencies' exchange rates a worker keeps before starting afresh.
 const RATES_KEPT: usize = 16;
 
-/// Column positions the fast path reads (as in `assess::Columns`).
+/// Where the input's columns are: the ten required ones in `assess::REQUIRED` order, then the
+/// optional ones (read by both the fast path and the general one).
 #[derive(Clone)]
-pub struct FastColumns {
+pub struct ColumnPositions {
     pub required: [usize; 10],
     pub shipped_on: Option<usize>,
     pub in_quota: Option<usize>,
@@ -234,7 +235,7 @@ impl<'s> FastPath<'s> {
     #[inline]
     pub fn row<'a>(
         &'a mut self,
-        cols: &FastColumns,
+        cols: &ColumnPositions,
         rec: &TextRecord<'_>,
         write_tail: impl Fn(&mut Vec<u8>, &waiver_domain::Assessment),
     ) -> Option<FastRow<'a>> {

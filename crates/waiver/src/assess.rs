@@ -992,6 +992,27 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        /// The writer numbers reject lines from each block's newline count, so a worker must count
+        /// every `\n` of its block: inside quotes, on blank lines, after the last record.
+        #[test]
+        fn a_worker_counts_every_newline_of_its_block(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    ",", "\n", "\r", "\r\n", "\"", "\"\"", "x", "1.5", "\u{e9}",
+                    "DEC1,1,3100ABC123,2019-09-15T10:00,12019010,US,1,t,100,USD,,,",
+                ]),
+                0..60,
+            )
+        ) {
+            let s = schedule();
+            let block = Block { seq: 0, bytes: parts.concat().into_bytes() };
+            let d = Worker::new(&s).process_block(&cols(HEADER), &block, Vec::new());
+            prop_assert_eq!(d.newlines, memchr::memchr_iter(b'\n', &block.bytes).count() as u64);
+        }
+    }
+
     #[test]
     fn fast_path_equals_the_general_path_without_optional_columns_and_on_bad_bytes() {
         let s = schedule();

@@ -198,6 +198,61 @@ fn output_order_and_line_numbers_survive_many_blocks_and_threads() {
 }
 
 #[test]
+fn reject_line_numbers_count_quoted_line_breaks_across_blocks() {
+    let d = tmp();
+    let mut input = format!("{HEADER}\n");
+    let (mut line, mut expected) = (2u64, Vec::new());
+    for i in 0..30_000 {
+        // Every 7th remark spans two lines, every 1000th row is bad.
+        let remark = if i % 7 == 0 { "\"two\nlines\"" } else { "one" };
+        let qty = if i % 1000 == 999 { "-1" } else { "1.5" };
+        if i % 1000 == 999 {
+            expected.push(format!("line {line}:"));
+        }
+        input += &format!(
+            "{remark},D{i},1,3100ABC123,12019010,BR,2020-06-15T10:00,{qty},t,400.10,USD,\n"
+        );
+        line += if i % 7 == 0 { 2 } else { 1 };
+    }
+    assert!(input.len() > 1 << 20, "input spans several blocks");
+    std::fs::write(d.path().join("in.csv"), input).unwrap();
+    let o = waiver(
+        &["assess", "in.csv", "-o", "out.csv", "--rejects", "rej.csv"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let mut rej = csv::Reader::from_path(d.path().join("rej.csv")).unwrap();
+    let errs: Vec<String> = rej.records().map(|r| r.unwrap()[12].to_owned()).collect();
+    assert_eq!(errs.len(), expected.len());
+    for (e, want) in errs.iter().zip(&expected) {
+        assert!(e.starts_with(want.as_str()), "{e} should start with {want}");
+    }
+}
+
+#[test]
+fn an_unclosed_quote_is_a_clear_error_naming_where_the_record_starts() {
+    let d = tmp();
+    let good = "x,D1,1,3100ABC123,12019010,BR,2020-06-15T10:00,1.5,t,400.10,USD,\n";
+    let mut input = format!("{HEADER}\n{good}\"never closed,D2,1");
+    // More than the 1 MiB a record may have, in many lines.
+    input += &"more text\n".repeat(120_000);
+    std::fs::write(d.path().join("in.csv"), input).unwrap();
+    let o = waiver(
+        &["assess", "in.csv", "-o", "out.csv", "--rejects", "rej.csv"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let offset = good.len();
+    assert!(
+        stderr.contains(&format!(
+            "the record starting {offset} bytes after the header row"
+        )) && stderr.contains("unclosed quote"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn assess_reads_standard_input_and_writes_standard_output() {
     use std::io::Write;
     let d = tmp();

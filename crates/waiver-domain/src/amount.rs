@@ -49,21 +49,32 @@ fn parse_scaled_short(b: &[u8], scale: u32) -> Option<i64> {
     if b.is_empty() || b.len() > 13 || scale as usize >= POW10.len() {
         return None;
     }
-    let (mut v, mut digits, mut decimals) = (0i64, 0u32, None::<u32>);
-    for &c in b {
-        match c {
-            b'0'..=b'9' => {
-                v = v * 10 + i64::from(c - b'0');
-                digits += 1;
-                if let Some(d) = &mut decimals {
-                    *d += 1;
-                }
-            }
-            b'.' if decimals.is_none() => decimals = Some(0),
-            _ => return None,
+    // The integer digits, then (after a `.`) the decimals: one loop each, no per-byte state.
+    let (mut v, mut i) = (0i64, 0usize);
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
         }
+        v = v * 10 + i64::from(d);
+        i += 1;
     }
-    let decimals = decimals.unwrap_or(0);
+    let mut decimals = 0u32;
+    if i < b.len() {
+        if b[i] != b'.' {
+            return None;
+        }
+        for &c in &b[i + 1..] {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + i64::from(d);
+        }
+        decimals = (b.len() - i - 1) as u32;
+    }
+    // Every byte but the point is a digit.
+    let digits = b.len() - usize::from(i < b.len());
     if digits == 0 || digits > 12 || decimals > scale {
         return None;
     }
@@ -432,6 +443,32 @@ mod tests {
         fn scaled_numbers_round_trip(v in -999_999_999_999_999i64..999_999_999_999_999, scale in 0u32..=6) {
             let text = format_scaled(i128::from(v), scale, 0);
             prop_assert_eq!(parse_scaled(&text, scale), Ok(v));
+        }
+    }
+
+    #[test]
+    fn the_one_pass_parse_takes_points_and_lengths_at_their_limits() {
+        assert_eq!(parse_scaled_short(b"5.", 2), Some(500));
+        assert_eq!(parse_scaled_short(b".5", 2), Some(50));
+        assert_eq!(
+            parse_scaled_short(b"123456789012", 0),
+            Some(123_456_789_012)
+        );
+        assert_eq!(
+            parse_scaled_short(b"12345678901.2", 1),
+            Some(123_456_789_012)
+        );
+        for bad in [
+            &b"."[..],
+            b"1.2.3",
+            b"1234567890123",
+            b"1.234",
+            b"1,5",
+            b"-1",
+            b"1 ",
+            b"",
+        ] {
+            assert_eq!(parse_scaled_short(bad, 2), None, "{bad:?}");
         }
     }
 

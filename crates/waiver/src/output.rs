@@ -7,7 +7,7 @@ pub const MAX_NUMBER: usize = 26;
 
 /// Writes `fen` as CNY with two decimals (`1234.05`) into `buf`, ending just before `end`;
 /// returns where it starts. `buf` needs [`MAX_NUMBER`] bytes before `end`.
-#[inline]
+#[inline(always)]
 pub fn put_fen_back(buf: &mut [u8], end: usize, fen: Fen) -> usize {
     const E8: u64 = 100_000_000;
     let a = fen.0.unsigned_abs();
@@ -16,12 +16,18 @@ pub fn put_fen_back(buf: &mut [u8], end: usize, fen: Fen) -> usize {
     buf[end - 2..end].copy_from_slice(&d[6..]);
     buf[end - 3] = b'.';
     buf[end - 9..end - 3].copy_from_slice(&d[..6]);
-    let mut i = if a >= E8 {
-        digits_back(buf, end - 9, a / E8)
-    } else {
+    let mut i = if a < E8 {
         // Leading zeros of the integer part go, one digit stays.
         let zeros = (u64::from_le_bytes(d) ^ 0x3030_3030_3030_3030).trailing_zeros() / 8;
         end - 9 + (zeros as usize).min(5)
+    } else if a < E8 * E8 {
+        // Up to eight more digits in one group (no loop), less its leading zeros.
+        let h = eight_digits((a / E8) as u32);
+        buf[end - 17..end - 9].copy_from_slice(&h);
+        let zeros = (u64::from_le_bytes(h) ^ 0x3030_3030_3030_3030).trailing_zeros() / 8;
+        end - 17 + (zeros as usize).min(7)
+    } else {
+        digits_back(buf, end - 9, a / E8)
     };
     if fen.0 < 0 {
         i -= 1;
@@ -188,6 +194,12 @@ mod tests {
             9,
             10,
             99,
+            99_999_999,
+            100_000_000,
+            -100_000_005,
+            9_999_999_999_999_999,
+            10_000_000_000_000_000,
+            -10_000_000_000_000_000,
         ] {
             let mut fixed = [b'x'; MAX_NUMBER + 3];
             let start = put_fen_back(&mut fixed, MAX_NUMBER, Fen(v));

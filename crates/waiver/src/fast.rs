@@ -31,14 +31,23 @@ pub struct FastPath<'s> {
     schedule: &'s Schedule,
     timelines: Vec<(u64, Timeline<'s>)>,
     last: usize,
-    /// The last `declared_at` text parsed (zero-padded, with its length) and its value: the
-    /// lines of a declaration repeat it.
-    last_instant: (u128, usize, Option<(BjTime, Precision, i32)>),
+    /// The last `declared_at` and `shipped_on` texts parsed and their values: the lines of a
+    /// declaration repeat them.
+    last_instant: InstantMemo,
+    last_shipped: InstantMemo,
     /// Per slot (a hash of the key), the index in `timelines` of the last key seen there.
     slots: [(u64, usize); SLOTS],
+    /// The last plan used: its key, its segment's extent `[lo, hi)` and where it is
+    /// (`timelines` index, segment); the lines of a declaration share it.
+    last_plan: Option<(u64, BjTime, BjTime, usize, usize)>,
+    /// The last (currency, month) looked up and its rate.
+    last_rate: Option<(Currency, i32, Option<FxRate>)>,
     /// Per currency, the rate of each month from 1900 (`None` until looked up).
     rates: Vec<(Currency, Vec<Option<Option<FxRate>>>)>,
 }
+
+/// A text of [`plain_instant`] (zero-padded, with its length) and its value.
+type InstantMemo = (u128, usize, Option<(BjTime, Precision, i32)>);
 
 /// Slots of the direct-mapped index in front of `timelines` (a power of two).
 const SLOTS: usize = 64;
@@ -63,8 +72,6 @@ struct Segments<'s> {
     switch_days: Vec<i64>,
     /// Per segment (`[bounds[i - 1], bounds[i])`), built on first use.
     plans: Vec<Plan<'s>>,
-    /// The last segment used and its extent `[lo, hi)`.
-    last: Option<(usize, BjTime, BjTime)>,
 }
 
 enum Plan<'s> {
@@ -181,6 +188,25 @@ fn plain_instant(b: &[u8]) -> Option<(BjTime, Precision, i32)> {
     Some((t, precision, (y * 12 + mo - 1) as i32))
 }
 
+/// [`plain_instant`], remembering the last text in `memo`.
+#[inline]
+fn instant(memo: &mut InstantMemo, b: &[u8]) -> Option<(BjTime, Precision, i32)> {
+    // Only 10- and 16-byte texts can be plain (see `plain_instant`).
+    let mut padded = [0u8; 16];
+    match b.len() {
+        16 | 10 => padded[..b.len()].copy_from_slice(b),
+        _ => return None,
+    }
+    let k = u128::from_le_bytes(padded);
+    let (text, len, v) = memo;
+    if *len == b.len() && *text == k {
+        return *v;
+    }
+    let parsed = plain_instant(b);
+    (*text, *len, *v) = (k, b.len(), parsed);
+    parsed
+}
+
 /// Packs a plain 8- or 10-digit code, a two-letter origin and the quota choice into one key.
 #[inline]
 fn key(code: &[u8], origin: &[u8], in_quota: bool) -> Option<u64> {
@@ -226,6 +252,9 @@ impl<'s> FastPath<'s> {
             last: 0,
             rates: Vec::new(),
             last_instant: (0, usize::MAX, None),
+            last_shipped: (0, usize::MAX, None),
+            last_rate: None,
+            last_plan: None,
             slots: [(u64::MAX, 0); SLOTS],
         }
     }
@@ -260,7 +289,7 @@ impl<'s> FastPath<'s> {
         if imp.len() != 10 || !imp.iter().all(u8::is_ascii_alphanumeric) {
             return None;
         }
-        let (at, precision, month) = self.instant(f(5))?;
+        let (at, precision, month) = instant(&mut self.last_instant, f(5))?;
         let unit = match f(7) {
             b"t" => QtyUnit::T,
             b"kg" => QtyUnit::Kg,
@@ -280,7 +309,7 @@ impl<'s> FastPath<'s> {
         let shipped = match cols.shipped_on.map(|i| rec.bytes(i)) {
             None | Some(b"") => false,
             Some(s) => {
-                let (t, _, _) = plain_instant(s)?;
+                let (t, _, _) = instant(&mut self.last_shipped, s)?;
                 if t > at {
                     return None;
                 }
@@ -298,28 +327,33 @@ impl<'s> FastPath<'s> {
             self.rate(currency, month)?.convert(value.minor)
         };
         let k = key(f(3), f(4), in_quota)?;
-        let s = self.schedule;
-        let t = self.timeline(k, f(3), f(4), in_quota);
-        let seg = t.inner.as_mut()?;
-        if precision == Precision::DateOnly && seg.switch_days.binary_search(&at.day()).is_ok() {
-            return None;
-        }
-        // The previous row's segment, when `at` is in it (the lines of a declaration).
-        let i = match seg.last {
-            Some((i, lo, hi)) if lo <= at && at < hi => i,
+        let (ti, i) = match self.last_plan {
+            Some((kk, lo, hi, ti, i)) if kk == k && lo <= at && at < hi => (ti, i),
             _ => {
+                let s = self.schedule;
+                self.timeline(k, f(3), f(4), in_quota);
+                let ti = self.last;
+                let seg = self.timelines.get_mut(ti)?.1.inner.as_mut()?;
                 let i = seg.bounds.partition_point(|b| *b <= at);
                 let lo = i.checked_sub(1).and_then(|j| seg.bounds.get(j).copied());
                 let hi = seg.bounds.get(i).copied();
-                seg.last = Some((
-                    i,
+                // Builds the plan; an engine segment is never remembered.
+                seg.plan(s, i, write_tail)?;
+                let (lo, hi) = (
                     lo.unwrap_or(BjTime(i64::MIN)),
                     hi.unwrap_or(BjTime(i64::MAX)),
-                ));
-                i
+                );
+                self.last_plan = Some((k, lo, hi, ti, i));
+                (ti, i)
             }
         };
-        let plan = seg.plan(s, i, write_tail)?;
+        let seg = self.timelines.get(ti)?.1.inner.as_ref()?;
+        if precision == Precision::DateOnly && seg.switch_days.binary_search(&at.day()).is_ok() {
+            return None;
+        }
+        let Some(Plan::Fast(plan)) = seg.plans.get(i) else {
+            return None;
+        };
         if shipped && plan.grace_open {
             return None;
         }
@@ -334,26 +368,19 @@ impl<'s> FastPath<'s> {
         })
     }
 
-    /// [`plain_instant`], remembering the last text.
     #[inline]
-    fn instant(&mut self, b: &[u8]) -> Option<(BjTime, Precision, i32)> {
-        // Only 10- and 16-byte texts can be plain (see `plain_instant`).
-        let mut padded = [0u8; 16];
-        match b.len() {
-            16 | 10 => padded[..b.len()].copy_from_slice(b),
-            _ => return None,
+    fn rate(&mut self, currency: Currency, month: i32) -> Option<FxRate> {
+        match self.last_rate {
+            Some((c, m, r)) if c == currency && m == month => r,
+            _ => {
+                let r = self.rate_of_month(currency, month);
+                self.last_rate = Some((currency, month, r));
+                r
+            }
         }
-        let k = u128::from_le_bytes(padded);
-        let (text, len, v) = &mut self.last_instant;
-        if *len == b.len() && *text == k {
-            return *v;
-        }
-        let parsed = plain_instant(b);
-        (*text, *len, *v) = (k, b.len(), parsed);
-        parsed
     }
 
-    fn rate(&mut self, currency: Currency, month: i32) -> Option<FxRate> {
+    fn rate_of_month(&mut self, currency: Currency, month: i32) -> Option<FxRate> {
         let m = usize::try_from(month - FIRST_MONTH).ok()?;
         let c = match self.rates.iter().position(|(c, _)| *c == currency) {
             Some(c) => c,
@@ -386,6 +413,7 @@ impl<'s> FastPath<'s> {
                     None => {
                         if self.timelines.len() >= TIMELINES_KEPT {
                             self.timelines.clear();
+                            self.last_plan = None;
                             self.slots = [(u64::MAX, 0); SLOTS];
                         }
                         let t = Timeline::build(self.schedule, code, origin, in_quota);
@@ -456,7 +484,6 @@ impl<'s> Timeline<'s> {
                 bounds,
                 switch_days,
                 plans,
-                last: None,
             })
         })();
         Timeline { inner }

@@ -372,8 +372,8 @@ impl Store {
                     .bind(&d.number)
                     .bind(&d.importer)
                     .bind(d.declared_at.0)
-                    .bind(&d.request)
-                    .bind(&x.outcome.answer)
+                    .bind(crate::stored_json::encode(&d.request))
+                    .bind(crate::stored_json::encode(&x.outcome.answer))
                     .bind(x.outcome.total_fen)
                     .bind(now)
                     .bind(now);

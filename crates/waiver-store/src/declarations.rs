@@ -18,6 +18,7 @@ use waiver_domain::drawdown::{AllowanceState, Standing};
 use waiver_domain::{BjTime, Origin, TariffCode};
 
 use crate::audit::{self, Actor, Change};
+use crate::stored_json;
 use crate::{now_ms, Dialect, Result, Store, StoreError};
 
 /// A declaration as the store needs it: the parsed identity, the claimed allowances and the
@@ -134,8 +135,8 @@ pub(crate) fn record(r: &sqlx::any::AnyRow) -> Result<DeclarationRecord> {
         declared_at: BjTime(r.try_get(2)?),
         revision: r.try_get(3)?,
         status: r.try_get(4)?,
-        request: r.try_get(5)?,
-        answer: r.try_get(6)?,
+        request: stored_json::column(r, 5)?,
+        answer: stored_json::column(r, 6)?,
         total_fen: r.try_get(7)?,
         created_at_ms: r.try_get(8)?,
         updated_at_ms: r.try_get(9)?,
@@ -396,8 +397,8 @@ impl Store {
         .bind(&d.number)
         .bind(&d.importer)
         .bind(d.declared_at.0)
-        .bind(&d.request)
-        .bind(&out.answer)
+        .bind(stored_json::encode(&d.request))
+        .bind(stored_json::encode(&out.answer))
         .bind(out.total_fen)
         .bind(now)
         .execute(&mut *tx)
@@ -506,8 +507,8 @@ impl Store {
             "UPDATE declarations SET revision = $1, request = $2, answer = $3, total_fen = $4, declared_at_s = $5, updated_at_ms = $6 WHERE number = $7",
         ))
         .bind(revision)
-        .bind(&d.request)
-        .bind(&out.answer)
+        .bind(stored_json::encode(&d.request))
+        .bind(stored_json::encode(&out.answer))
         .bind(out.total_fen)
         .bind(d.declared_at.0)
         .bind(now)
@@ -886,7 +887,7 @@ impl Store {
                 let line_no: i64 = r.try_get(2)?;
                 Ok(RecordedLine {
                     number: r.try_get(0)?,
-                    request: r.try_get(1)?,
+                    request: stored_json::column(r, 1)?,
                     line_no: u32::try_from(line_no).unwrap_or(0),
                     covered_g: r.try_get(3)?,
                 })

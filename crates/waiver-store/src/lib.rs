@@ -22,6 +22,7 @@ pub mod refunds;
 pub mod review;
 pub mod scenarios;
 pub mod sessions;
+mod stored_json;
 pub mod testing;
 
 pub use accounts::{Enterprise, NewEnterprise, NewUser, User};

@@ -127,7 +127,7 @@ impl Store {
                     declaration: r.try_get(0)?,
                     importer: r.try_get(1)?,
                     declared_at: BjTime(r.try_get(2)?),
-                    request: r.try_get(3)?,
+                    request: crate::stored_json::column(r, 3)?,
                     line_no: r.try_get(4)?,
                     code: r.try_get(5)?,
                     paid_additional_fen: r.try_get(6)?,

@@ -1089,7 +1089,115 @@ async fn imports_per_month_follow_amendments_and_cancellations(app: &App) {
     ledgers_balance(app).await;
 }
 
+/// A declaration recorded before migration 0014 (request and answer as JSON text) still replays
+/// its original answer byte for byte after the migration, and still refuses different content.
+async fn a_declaration_stored_as_text_before_0014_replays_after_it(app: &App) {
+    let store = &app.state.store;
+    allowance(app, "WVR-2020-000700", HOLDER, 10, 0).await;
+    let body = declaration(
+        "DEC-OLD",
+        HOLDER,
+        "2020-06-01",
+        vec![line(1, "2", Some("WVR-2020-000700"))],
+    );
+    let (s, first) = declare(app, &body).await;
+    assert_eq!(s, 201, "{first}");
+    let before = store.declaration("DEC-OLD").await.unwrap().unwrap();
+
+    // Put the row back in its pre-0014 form (text columns holding JSON), then run 0014 on it.
+    let q = |t: &str| format!("'{}'", t.replace('\'', "''"));
+    let (undo, migration) = match store.dialect() {
+        waiver_store::Dialect::Sqlite => (
+            format!(
+                "UPDATE declarations SET request = {}, answer = {} WHERE number = 'DEC-OLD'",
+                q(&before.request),
+                q(&before.answer)
+            ),
+            include_str!("../../waiver-store/migrations/sqlite/0014_declarations_stored_json.sql"),
+        ),
+        waiver_store::Dialect::Postgres => (
+            format!(
+                "ALTER TABLE declarations ALTER COLUMN request TYPE TEXT USING '', \
+                 ALTER COLUMN answer TYPE TEXT USING ''; \
+                 UPDATE declarations SET request = {}, answer = {} WHERE number = 'DEC-OLD'",
+                q(&before.request),
+                q(&before.answer)
+            ),
+            include_str!(
+                "../../waiver-store/migrations/postgres/0014_declarations_stored_json.sql"
+            ),
+        ),
+    };
+    let migration: String = migration
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for sql in [undo.as_str(), migration.as_str()] {
+        for stmt in sql.split(';').filter(|x| !x.trim().is_empty()) {
+            store.execute_raw(stmt).await.unwrap();
+        }
+    }
+    let after = store.declaration("DEC-OLD").await.unwrap().unwrap();
+    assert_eq!(
+        (&after.request, &after.answer),
+        (&before.request, &before.answer)
+    );
+
+    let (s, again) = declare(app, &body).await;
+    assert_eq!((s, &again), (200, &first));
+    let other = declaration("DEC-OLD", HOLDER, "2020-06-01", vec![line(1, "1", None)]);
+    let (s, e) = declare(app, &other).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("declaration_exists")),
+        "{e}"
+    );
+    assert_eq!(used_g(app, "WVR-2020-000700").await, 2_000_000);
+    ledgers_balance(app).await;
+}
+
+/// Guards the page saving of 0014: a typical declaration's stored request and answer stay a
+/// small fraction of their text, so that many rows share a 4 KiB SQLite page.
+async fn stored_declarations_are_compact_enough_to_share_pages(app: &App) {
+    allowance(app, "WVR-2020-000701", HOLDER, 10, 0).await;
+    let body = declaration(
+        "DEC-SMALL",
+        HOLDER,
+        "2020-06-01",
+        vec![line(1, "2", Some("WVR-2020-000701"))],
+    );
+    let (s, a) = declare(app, &body).await;
+    assert_eq!(s, 201, "{a}");
+    let text = app
+        .state
+        .store
+        .declaration("DEC-SMALL")
+        .await
+        .unwrap()
+        .unwrap();
+    let size = match app.state.store.dialect() {
+        waiver_store::Dialect::Sqlite => "length",
+        waiver_store::Dialect::Postgres => "octet_length",
+    };
+    let stored = app
+        .state
+        .store
+        .count_raw(&format!(
+            "SELECT CAST(SUM({size}(request) + {size}(answer)) AS BIGINT) FROM declarations WHERE number = 'DEC-SMALL'"
+        ))
+        .await
+        .unwrap();
+    let plain = (text.request.len() + text.answer.len()) as i64;
+    assert!(
+        stored * 3 < plain,
+        "stored {stored} bytes for {plain} bytes of JSON"
+    );
+}
+
 both!(
+    a_declaration_stored_as_text_before_0014_replays_after_it,
+    stored_declarations_are_compact_enough_to_share_pages,
     imports_per_month_follow_amendments_and_cancellations,
     the_country_quota_is_drawn_by_origin_and_line_with_notices_and_the_surcharge,
     the_purchase_plan_is_compared_with_imports_per_month,

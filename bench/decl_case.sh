@@ -6,7 +6,7 @@
 # `perf record -a -g` into /tmp/dp/perf.data during the run.
 # Usage: WBIN=path/to/waiver bench/decl_case.sh sqlite|postgres [SECONDS] [perf]
 set -e
-cd /work/main
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 B=$1; SECS=${2:-10}
 OUT=/tmp/dp; mkdir -p $OUT
 W=${WBIN:-target/release/waiver}

@@ -142,7 +142,6 @@ impl Store {
         Ok(())
     }
 
-    /// Rewrites `$1`-style placeholders to SQLite's `?1`.
     /// The same pool and dialect with a batcher of its own (for the writer task itself).
     pub(crate) fn without_batcher(&self) -> Store {
         Store {

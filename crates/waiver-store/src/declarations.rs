@@ -331,7 +331,7 @@ impl Store {
             compute: Box::new(compute),
             reply,
         };
-        match self.batcher.sender(self).send(job).await {
+        match self.batcher.sender(self, d).send(job).await {
             Ok(()) => answer.await.map_err(|_| {
                 StoreError::Invalid(format!(
                     "declaration {}: the writer stopped before answering; re-send it (re-sending is safe)",

@@ -279,8 +279,9 @@ impl<'s> Worker<'s> {
         let mut rejects = Vec::new();
         let mut stats = Stats::default();
         self.splitter.start_block(bytes);
-        // One UTF-8 check for the whole block when it passes (the common case); otherwise per record.
-        let block_text = std::str::from_utf8(bytes).ok();
+        // One UTF-8 check for the whole block when it passes (the common case; SIMD, as the block
+        // is large); otherwise per record.
+        let block_text = simdutf8::basic::from_utf8(bytes).ok();
         let (mut pos, mut line_no) = (0usize, 0u64);
         let mut before;
         let mut numbers = [0u8; crate::fast::NUMBERS_BUF];

@@ -144,33 +144,36 @@ pub fn write_numbers(
         return crate::assess::write_numbers(out, p);
     };
     let mut n = 0;
-    // Each duty follows its rate's text; VAT's rate comes before VAT. Written out in order
-    // (no loop), so every store has a fixed width and every number its own code.
-    let fen = |b: &mut [u8; NUMBERS_BUF], n: &mut usize, f: Fen| -> Option<()> {
-        let w = b.get_mut(*n..)?.first_chunk_mut::<FEN_SLOT>()?;
-        *n += put_fen_comma(w, f);
-        Some(())
-    };
-    let text = |b: &mut [u8; NUMBERS_BUF], n: &mut usize, t: &Text| -> Option<()> {
-        let w = b.get_mut(*n..)?.first_chunk_mut::<FEN_SLOT>()?;
-        w[0] = b',';
-        w[1..=MAX_NUMBER].copy_from_slice(&t.bytes);
-        *n += 1 + t.len;
-        Some(())
-    };
-    let written = (|| {
-        fen(b, &mut n, p.customs_value)?;
-        text(b, &mut n, &t.base)?;
-        fen(b, &mut n, p.base_duty)?;
-        text(b, &mut n, &t.additional)?;
-        fen(b, &mut n, p.additional_duty)?;
-        text(b, &mut n, &t.vat)?;
-        fen(b, &mut n, p.vat)?;
-        fen(b, &mut n, p.total)?;
-        fen(b, &mut n, p.exclusion_saving)
-    })();
-    if written.is_none() {
-        return crate::assess::write_numbers(out, p);
+    for (i, f) in [
+        p.customs_value,
+        p.base_duty,
+        p.additional_duty,
+        p.vat,
+        p.total,
+        p.exclusion_saving,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Each duty follows its rate's text; VAT's rate comes before VAT.
+        let rate = match i {
+            1 => Some(&t.base),
+            2 => Some(&t.additional),
+            3 => Some(&t.vat),
+            _ => None,
+        };
+        if let Some(text) = rate {
+            let Some(w) = b.get_mut(n..).and_then(|w| w.first_chunk_mut::<FEN_SLOT>()) else {
+                return crate::assess::write_numbers(out, p);
+            };
+            w[0] = b',';
+            w[1..=MAX_NUMBER].copy_from_slice(&text.bytes);
+            n += 1 + text.len;
+        }
+        let Some(w) = b.get_mut(n..).and_then(|w| w.first_chunk_mut::<FEN_SLOT>()) else {
+            return crate::assess::write_numbers(out, p);
+        };
+        n += put_fen_comma(w, f);
     }
     out.extend_from_slice(b.get(..n).unwrap_or(&[]));
 }

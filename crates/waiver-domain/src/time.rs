@@ -26,7 +26,9 @@ const BEIJING_OFFSET_SECS: i64 = 8 * 3600;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BjTime(pub i64);
 
-/// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
+/// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (any year): the reference
+/// for [`days_from_civil_modern`].
+#[cfg(test)]
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -35,6 +37,19 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// [`days_from_civil`] for a valid date of the years 1900–2199, in unsigned 32-bit arithmetic
+/// (every intermediate is positive there).
+#[inline]
+fn days_from_civil_modern(y: i64, m: i64, d: i64) -> i64 {
+    let (y, m, d) = (y as u32, m as u32, d as u32);
+    let y = y - u32::from(m <= 2);
+    let (era, yoe) = (y / 400, y % 400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    i64::from(era * 146_097 + doe) - 719_468
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
@@ -76,7 +91,7 @@ impl BjTime {
         if !(1900..2200).contains(&y)
             || !(1..=12).contains(&mo)
             || d < 1
-            || d > days_in_month(y, mo)
+            || (d > 28 && d > days_in_month(y, mo))
         {
             return None;
         }
@@ -84,7 +99,7 @@ impl BjTime {
             return None;
         }
         Some(BjTime(
-            days_from_civil(y, mo, d) * SECS_PER_DAY + h * 3600 + mi * 60 + s,
+            days_from_civil_modern(y, mo, d) * SECS_PER_DAY + h * 3600 + mi * 60 + s,
         ))
     }
 
@@ -233,6 +248,21 @@ impl fmt::Display for Month {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn modern_days_match_the_general_formula() {
+        for y in 1900..2200 {
+            for m in 1..=12 {
+                for d in 1..=31 {
+                    assert_eq!(
+                        days_from_civil_modern(y, m, d),
+                        days_from_civil(y, m, d),
+                        "{y}-{m}-{d}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn parses_every_accepted_form() {

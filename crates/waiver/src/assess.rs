@@ -279,10 +279,12 @@ impl<'s> Worker<'s> {
         let mut rejects = Vec::new();
         let mut stats = Stats::default();
         self.splitter.start_block(bytes);
-        // One UTF-8 check for the whole block when it passes (the common case); otherwise per record.
-        let block_text = std::str::from_utf8(bytes).ok();
+        // One UTF-8 check for the whole block when it passes (the common case; SIMD, as the block
+        // is large); otherwise per record.
+        let block_text = simdutf8::basic::from_utf8(bytes).ok();
         let (mut pos, mut line_no) = (0usize, 0u64);
         let mut before;
+        let mut numbers = [0u8; crate::fast::NUMBERS_BUF];
         loop {
             before = pos;
             let Some(rec) = self.splitter.next(bytes, &mut pos) else {
@@ -310,7 +312,7 @@ impl<'s> Worker<'s> {
             {
                 if let Some(row) = fast.row(&cols.pos, &text, write_tail) {
                     out.extend_from_slice(rec.raw);
-                    crate::fast::write_numbers(&mut out, &row.priced, row.rates);
+                    crate::fast::write_numbers(&mut out, &row.priced, row.rates, &mut numbers);
                     out.extend_from_slice(row.tail);
                     stats.total += row.priced.total.0;
                     stats.saving += row.priced.exclusion_saving.0;

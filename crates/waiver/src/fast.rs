@@ -9,7 +9,7 @@ use waiver_domain::{
     Quantity, Schedule, TariffCode,
 };
 
-use crate::output::{put_fen_back, put_pct_back, MAX_NUMBER};
+use crate::output::{put_fen_comma, put_pct_back, FEN_SLOT, MAX_NUMBER};
 use crate::records::TextRecord;
 
 /// How many (code, origin, quota choice) timelines a worker keeps before starting afresh.
@@ -114,9 +114,6 @@ impl Text {
         bytes.copy_within(start.., 0);
         Text { len, bytes }
     }
-    fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or(&[])
-    }
 }
 
 /// The base, additional and VAT rates' output text.
@@ -127,64 +124,127 @@ pub struct RateTexts {
     vat: Text,
 }
 
+/// The scratch buffer of [`write_numbers`]: nine numbers of at most 1 + [`MAX_NUMBER`] bytes
+/// and a slot's slack after the last.
+pub const NUMBERS_BUF: usize = 9 * (1 + MAX_NUMBER) + FEN_SLOT;
+
 /// Appends the nine computed numbers (each after a comma) as `assess::write_numbers` does,
-/// copying the rates' text when it is known.
+/// copying the rates' text when it is known: left to right into one buffer, every number
+/// with fixed-width stores, then one copy.
+/// `b` is scratch space (its bytes on entry do not matter), kept by the caller so that it is
+/// not cleared for every row.
 #[inline]
-pub fn write_numbers(out: &mut Vec<u8>, p: &Priced, rates: Option<&RateTexts>) {
+pub fn write_numbers(
+    out: &mut Vec<u8>,
+    p: &Priced,
+    rates: Option<&RateTexts>,
+    b: &mut [u8; NUMBERS_BUF],
+) {
     let Some(t) = rates else {
         return crate::assess::write_numbers(out, p);
     };
-    let mut b = [0u8; 9 * (1 + MAX_NUMBER)];
-    let mut i = b.len();
-    let fen = |b: &mut [u8], i: usize, f: Fen| {
-        let j = put_fen_back(b, i, f) - 1;
-        b[j] = b',';
-        j
-    };
-    let text = |b: &mut [u8], i: usize, t: &Text| {
-        let j = i - t.len;
-        b[j..i].copy_from_slice(t.as_bytes());
-        b[j - 1] = b',';
-        j - 1
-    };
-    i = fen(&mut b, i, p.exclusion_saving);
-    i = fen(&mut b, i, p.total);
-    i = fen(&mut b, i, p.vat);
-    i = text(&mut b, i, &t.vat);
-    i = fen(&mut b, i, p.additional_duty);
-    i = text(&mut b, i, &t.additional);
-    i = fen(&mut b, i, p.base_duty);
-    i = text(&mut b, i, &t.base);
-    i = fen(&mut b, i, p.customs_value);
-    out.extend_from_slice(&b[i..]);
+    let mut n = 0;
+    for (i, f) in [
+        p.customs_value,
+        p.base_duty,
+        p.additional_duty,
+        p.vat,
+        p.total,
+        p.exclusion_saving,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Each duty follows its rate's text; VAT's rate comes before VAT.
+        let rate = match i {
+            1 => Some(&t.base),
+            2 => Some(&t.additional),
+            3 => Some(&t.vat),
+            _ => None,
+        };
+        if let Some(text) = rate {
+            let Some(w) = b.get_mut(n..).and_then(|w| w.first_chunk_mut::<FEN_SLOT>()) else {
+                return crate::assess::write_numbers(out, p);
+            };
+            w[0] = b',';
+            w[1..=MAX_NUMBER].copy_from_slice(&text.bytes);
+            n += 1 + text.len;
+        }
+        let Some(w) = b.get_mut(n..).and_then(|w| w.first_chunk_mut::<FEN_SLOT>()) else {
+            return crate::assess::write_numbers(out, p);
+        };
+        n += put_fen_comma(w, f);
+    }
+    out.extend_from_slice(b.get(..n).unwrap_or(&[]));
 }
 
-/// `YYYY-MM-DD` (date only) or `YYYY-MM-DDTHH:MM` on Beijing time, exactly as `BjTime::parse`
-/// reads them; `None` for every other form (which the general path parses).
-#[inline]
-fn plain_instant(b: &[u8]) -> Option<(BjTime, Precision, i32)> {
-    #[inline]
-    fn d2(b: &[u8], i: usize) -> Option<i64> {
-        let (x, y) = (
-            b.get(i)?.wrapping_sub(b'0'),
-            b.get(i + 1)?.wrapping_sub(b'0'),
-        );
-        (x < 10 && y < 10).then_some(i64::from(x) * 10 + i64::from(y))
+/// Whether each byte is an ASCII letter or digit (a load per byte, no branches).
+const ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
     }
-    if (b.len() != 10 && b.len() != 16) || b[4] != b'-' || b[7] != b'-' {
+    t
+};
+
+/// A 128-bit word with byte `v` at each of `positions` (little-endian) and zeros elsewhere.
+const fn bytes_at(positions: &[usize], v: u8) -> u128 {
+    let mut w = 0u128;
+    let mut i = 0;
+    while i < positions.len() {
+        w |= (v as u128) << (8 * positions[i]);
+        i += 1;
+    }
+    w
+}
+
+const DATE_DIGITS: [usize; 8] = [0, 1, 2, 3, 5, 6, 8, 9];
+const TIME_DIGITS: [usize; 4] = [11, 12, 14, 15];
+
+/// `YYYY-MM-DD` (date only) or `YYYY-MM-DDTHH:MM` on Beijing time, exactly as `BjTime::parse`
+/// reads them, given as the text's bytes `k` (little-endian, zero after `len`) and its length;
+/// `None` for every other form (which the general path parses). The digits and separators are
+/// checked in one word.
+#[inline]
+fn plain_instant(k: u128, len: usize) -> Option<(BjTime, Precision, i32)> {
+    const DATE: (u128, u128) = (
+        bytes_at(&DATE_DIGITS, 0xff),
+        bytes_at(&[4], b'-') | bytes_at(&[7], b'-'),
+    );
+    const MINUTE: (u128, u128) = (
+        DATE.0 | bytes_at(&TIME_DIGITS, 0xff),
+        DATE.1 | bytes_at(&[10], b'T') | bytes_at(&[13], b':'),
+    );
+    const ZEROS: u128 = 0x3030_3030_3030_3030_3030_3030_3030_3030;
+    const HIGH: u128 = 0xf0f0_f0f0_f0f0_f0f0_f0f0_f0f0_f0f0_f0f0;
+    const SIXES: u128 = 0x0606_0606_0606_0606_0606_0606_0606_0606;
+    let ((digits, seps), precision) = match len {
+        16 => (MINUTE, Precision::Minute),
+        10 => (DATE, Precision::DateOnly),
+        _ => return None,
+    };
+    // Every byte that is not a digit is its separator (or the zero padding of a date).
+    if k & !digits != seps {
         return None;
     }
-    let y = d2(b, 0)? * 100 + d2(b, 2)?;
-    let (mo, d) = (d2(b, 5)?, d2(b, 8)?);
-    let (h, mi, precision) = if b.len() == 16 {
-        if b[10] != b'T' || b[13] != b':' {
-            return None;
-        }
-        (d2(b, 11)?, d2(b, 14)?, Precision::Minute)
-    } else {
-        (0, 0, Precision::DateOnly)
-    };
-    let t = BjTime::from_civil(y, mo, d, h, mi, 0)?;
+    // Digit bytes less b'0' are 0 to 9: below 16, and below 16 still after adding 6.
+    let x = (k ^ ZEROS) & digits;
+    if x & HIGH != 0 || (x + (SIXES & digits)) & HIGH != 0 {
+        return None;
+    }
+    let b = x.to_le_bytes().map(i64::from);
+    let y = b[0] * 1000 + b[1] * 100 + b[2] * 10 + b[3];
+    let mo = b[5] * 10 + b[6];
+    let t = BjTime::from_civil(
+        y,
+        mo,
+        b[8] * 10 + b[9],
+        b[11] * 10 + b[12],
+        b[14] * 10 + b[15],
+        0,
+    )?;
     Some((t, precision, (y * 12 + mo - 1) as i32))
 }
 
@@ -192,17 +252,18 @@ fn plain_instant(b: &[u8]) -> Option<(BjTime, Precision, i32)> {
 #[inline]
 fn instant(memo: &mut InstantMemo, b: &[u8]) -> Option<(BjTime, Precision, i32)> {
     // Only 10- and 16-byte texts can be plain (see `plain_instant`).
-    let mut padded = [0u8; 16];
-    match b.len() {
-        16 | 10 => padded[..b.len()].copy_from_slice(b),
+    let k = match (b.first_chunk::<8>(), b.len()) {
+        (Some(_), 16) => u128::from_le_bytes(*b.first_chunk::<16>()?),
+        (Some(h), 10) => {
+            u128::from(u64::from_le_bytes(*h)) | u128::from(b[8]) << 64 | u128::from(b[9]) << 72
+        }
         _ => return None,
-    }
-    let k = u128::from_le_bytes(padded);
+    };
     let (text, len, v) = memo;
     if *len == b.len() && *text == k {
         return *v;
     }
-    let parsed = plain_instant(b);
+    let parsed = plain_instant(k, b.len());
     (*text, *len, *v) = (k, b.len(), parsed);
     parsed
 }
@@ -285,8 +346,10 @@ impl<'s> FastPath<'s> {
             return None;
         }
         // importer: ten letters or digits, nothing around them.
-        let imp = f(2);
-        if imp.len() != 10 || !imp.iter().all(u8::is_ascii_alphanumeric) {
+        let Ok(imp) = <&[u8; 10]>::try_from(f(2)) else {
+            return None;
+        };
+        if !imp.iter().fold(true, |ok, &c| ok & ALNUM[usize::from(c)]) {
             return None;
         }
         let (at, precision, month) = instant(&mut self.last_instant, f(5))?;
@@ -558,6 +621,90 @@ impl<'s> Segments<'s> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The byte-by-byte reading `plain_instant` replaced, as the reference.
+    fn plain_instant_bytes(b: &[u8]) -> Option<(BjTime, Precision, i32)> {
+        fn d2(b: &[u8], i: usize) -> Option<i64> {
+            let (x, y) = (
+                b.get(i)?.wrapping_sub(b'0'),
+                b.get(i + 1)?.wrapping_sub(b'0'),
+            );
+            (x < 10 && y < 10).then_some(i64::from(x) * 10 + i64::from(y))
+        }
+        if (b.len() != 10 && b.len() != 16) || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let y = d2(b, 0)? * 100 + d2(b, 2)?;
+        let (mo, d) = (d2(b, 5)?, d2(b, 8)?);
+        let (h, mi, precision) = if b.len() == 16 {
+            if b[10] != b'T' || b[13] != b':' {
+                return None;
+            }
+            (d2(b, 11)?, d2(b, 14)?, Precision::Minute)
+        } else {
+            (0, 0, Precision::DateOnly)
+        };
+        let t = BjTime::from_civil(y, mo, d, h, mi, 0)?;
+        Some((t, precision, (y * 12 + mo - 1) as i32))
+    }
+
+    /// `instant` without a memo.
+    fn instant_once(b: &[u8]) -> Option<(BjTime, Precision, i32)> {
+        instant(&mut (0, usize::MAX, None), b)
+    }
+
+    #[test]
+    fn plain_instants_read_like_bjtime_parse() {
+        for t in [
+            "2025-04-10",
+            "2025-04-10T12:01",
+            "1900-01-01",
+            "2199-12-31T23:59",
+            "2024-02-29",
+            "2023-02-29",
+            "2025-04-31",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-04-10T24:00",
+            "2025-04-10T12:60",
+            "2025-04-10 12:01",
+            "2025-04-10t12:01",
+            "2025/04/10",
+            "1899-12-31",
+            "2200-01-01",
+            "2025-04-1a",
+            "2025-04-10T12:0:",
+            "20250-4-10",
+            "2025-04-10Z",
+        ] {
+            let want = plain_instant_bytes(t.as_bytes());
+            assert_eq!(instant_once(t.as_bytes()), want, "{t}");
+            if let Some((at, p, _)) = want {
+                assert_eq!(BjTime::parse(t), Ok((at, p)), "{t}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn plain_instants_match_the_byte_reader(
+            t in "[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2})?",
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b'0'), Just(b'9'), Just(b'-'), Just(b'T'), Just(b':'), Just(b'/'), any::<u8>()],
+                10..=16,
+            ),
+            pos in 0usize..16,
+            byte in any::<u8>(),
+        ) {
+            let mut changed = t.clone().into_bytes();
+            if let Some(c) = changed.get_mut(pos) {
+                *c = byte;
+            }
+            for b in [t.as_bytes(), &bytes, &changed] {
+                prop_assert_eq!(instant_once(b), plain_instant_bytes(b));
+            }
+        }
+    }
 
     #[test]
     fn keys_take_plain_codes_only() {

@@ -36,6 +36,50 @@ pub fn put_fen_back(buf: &mut [u8], end: usize, fen: Fen) -> usize {
     i
 }
 
+/// Room [`put_fen_comma`] needs: a comma and the longest number, with slack for its
+/// fixed-width stores.
+pub const FEN_SLOT: usize = 33;
+
+/// Writes `,` and `fen` as CNY with two decimals (`,1234.05`) from the start of `w`; returns
+/// how many bytes the text takes. Bytes after it may be overwritten. Left to right with
+/// fixed-width stores: up to 16 integer digits are made in one or two 64-bit lanes and shifted
+/// past their leading zeros, so no byte is written one at a time.
+#[inline(always)]
+pub fn put_fen_comma(w: &mut [u8; FEN_SLOT], fen: Fen) -> usize {
+    const E8: u64 = 100_000_000;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const ZEROS_16: u128 = 0x3030_3030_3030_3030_3030_3030_3030_3030;
+    let a = fen.0.unsigned_abs();
+    let int = a / 100;
+    w[0] = b',';
+    w[1] = b'-';
+    let off = 1 + usize::from(fen.0 < 0);
+    let (digits, len) = if int < E8 {
+        let d = u64::from_le_bytes(eight_digits(int as u32));
+        // Leading zeros are the low bytes equal to b'0' (one digit stays).
+        let zeros = ((d ^ ZEROS).trailing_zeros() / 8).min(7);
+        (u128::from(d >> (8 * zeros)), 8 - zeros as usize)
+    } else if int < E8 * E8 {
+        let hi = u64::from_le_bytes(eight_digits((int / E8) as u32));
+        let lo = u64::from_le_bytes(eight_digits((int % E8) as u32));
+        let d = u128::from(hi) | (u128::from(lo) << 64);
+        let zeros = ((d ^ ZEROS_16).trailing_zeros() / 8).min(15);
+        (d >> (8 * zeros), 16 - zeros as usize)
+    } else {
+        // 10^18 fen or more: the general formatter.
+        let mut t = [0u8; MAX_NUMBER];
+        let start = put_fen_back(&mut t, MAX_NUMBER, fen);
+        w[1..=MAX_NUMBER].copy_from_slice(&t);
+        w.copy_within(1 + start..=MAX_NUMBER, 1);
+        return 1 + MAX_NUMBER - start;
+    };
+    w[off..off + 16].copy_from_slice(&digits.to_le_bytes());
+    let [d0, d1] = PAIRS[(a % 100) as usize];
+    let p = off + len;
+    w[p..p + 3].copy_from_slice(&[b'.', d0, d1]);
+    p + 3
+}
+
 /// Writes a rate as a percentage with trailing zeros trimmed (`30.5`, `25`) into `buf`, ending
 /// just before `end`; returns where it starts. `buf` needs [`MAX_NUMBER`] bytes before `end`.
 #[inline]
@@ -177,6 +221,52 @@ mod tests {
                 proptest::prop_assert_eq!(&fixed[start..MAX_NUMBER], want.as_bytes());
                 proptest::prop_assert_eq!(&fixed[MAX_NUMBER..], b"xxx");
             }
+        }
+    }
+
+    /// [`put_fen_comma`]'s text, checked against [`put_fen_back`] in the same call.
+    fn fen_comma(v: i64) -> Vec<u8> {
+        let mut w = [b'x'; FEN_SLOT];
+        let n = put_fen_comma(&mut w, Fen(v));
+        let mut back = [b'x'; MAX_NUMBER];
+        let start = put_fen_back(&mut back, MAX_NUMBER, Fen(v));
+        assert_eq!(&w[1..n], &back[start..], "{v}");
+        w[..n].to_vec()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fen_comma_matches_the_domain_display(
+            v in proptest::prelude::any::<i64>(),
+            small in -100_000_000_000i64..100_000_000_000,
+            shift in 0u32..63,
+        ) {
+            for v in [v, small, v >> shift] {
+                let want = format!(",{}", Fen(v));
+                proptest::prop_assert_eq!(fen_comma(v), want.into_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn fen_comma_at_every_magnitude() {
+        let mut p = 1i64;
+        for _ in 0..19 {
+            for v in [
+                p - 1,
+                p,
+                p + 1,
+                p.saturating_mul(9),
+                p.saturating_mul(10) - 1,
+            ] {
+                for v in [v, -v] {
+                    assert_eq!(fen_comma(v), format!(",{}", Fen(v)).into_bytes());
+                }
+            }
+            p = p.saturating_mul(10);
+        }
+        for v in [i64::MIN, i64::MAX, i64::MIN + 1, 0] {
+            assert_eq!(fen_comma(v), format!(",{}", Fen(v)).into_bytes());
         }
     }
 

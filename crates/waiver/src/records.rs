@@ -20,8 +20,37 @@ pub struct Splitter {
     /// Field bytes of a record read by `core`.
     out: Vec<u8>,
     ends: Vec<usize>,
-    /// Field ranges of the current record, into its `base`.
+    /// Field ranges of the current record, into its `base` (quoted or `csv_core` records).
     fields: Vec<(usize, usize)>,
+    /// Field ranges of a line split at its commas.
+    inline: [(usize, usize); INLINE_FIELDS],
+    stops: Stops,
+}
+
+/// Finds a line's first `\n`, `"` or `\r`: with memchr's AVX2 searcher built once per worker
+/// when the CPU has AVX2 (no feature dispatch and needle set-up per line), else `memchr3`.
+#[derive(Clone, Copy)]
+struct Stops {
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::Three>,
+}
+
+impl Stops {
+    fn new() -> Self {
+        Stops {
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::Three::new(b'\n', b'"', b'\r'),
+        }
+    }
+
+    #[inline]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(three) = &self.avx2 {
+            return three.find(haystack);
+        }
+        memchr::memchr3(b'\n', b'"', b'\r', haystack)
+    }
 }
 
 /// One record of a block.
@@ -48,11 +77,15 @@ fn bytes_equal(word: u64, b: u8) -> u64 {
     !(((x & LOW7) + LOW7) | x) & (ONES << 7)
 }
 
-/// Sets `fields` to the ranges of `line` between commas, eight bytes at a time.
+/// How many fields a line split in place may have (more go to the `csv` state machine).
+const INLINE_FIELDS: usize = 64;
+
+/// Sets `fields[..n]` to the ranges of `line` between commas, eight bytes at a time, and
+/// returns `n`; `None` when there are more than [`INLINE_FIELDS`]. A fixed array rather than a
+/// `Vec`: no capacity check per field.
 #[inline]
-fn split_at_commas(line: &[u8], fields: &mut Vec<(usize, usize)>) {
-    fields.clear();
-    let mut s = 0;
+fn split_at_commas(line: &[u8], fields: &mut [(usize, usize); INLINE_FIELDS]) -> Option<usize> {
+    let (mut n, mut s) = (0, 0);
     let chunks = line.chunks_exact(8);
     let tail = chunks.remainder();
     for (k, c) in chunks.enumerate() {
@@ -61,7 +94,8 @@ fn split_at_commas(line: &[u8], fields: &mut Vec<(usize, usize)>) {
         let mut commas = bytes_equal(u64::from_le_bytes(word), b',');
         while commas != 0 {
             let i = k * 8 + (commas.trailing_zeros() / 8) as usize;
-            fields.push((s, i));
+            *fields.get_mut(n)? = (s, i);
+            n += 1;
             s = i + 1;
             commas &= commas - 1;
         }
@@ -69,11 +103,13 @@ fn split_at_commas(line: &[u8], fields: &mut Vec<(usize, usize)>) {
     let base = line.len() - tail.len();
     for (j, &b) in tail.iter().enumerate() {
         if b == b',' {
-            fields.push((s, base + j));
+            *fields.get_mut(n)? = (s, base + j);
+            n += 1;
             s = base + j + 1;
         }
     }
-    fields.push((s, line.len()));
+    *fields.get_mut(n)? = (s, line.len());
+    Some(n + 1)
 }
 
 /// A line whose quoted fields are simple (`"..."` with no `"`, `\r` or `\n` inside, followed by
@@ -116,6 +152,8 @@ impl Default for Splitter {
             out: vec![0; 4096],
             ends: vec![0; 64],
             fields: Vec::with_capacity(64),
+            inline: [(0, 0); INLINE_FIELDS],
+            stops: Stops::new(),
         }
     }
 }
@@ -140,7 +178,7 @@ impl Splitter {
             return None;
         }
         // The line up to its `\n` (or the block's end), if no `"` or `\r` comes first.
-        let (line, newline, quoted) = match memchr::memchr3(b'\n', b'"', b'\r', rest) {
+        let (line, newline, quoted) = match self.stops.find(rest) {
             Some(i) if rest[i] == b'\n' => (&rest[..i], true, false),
             Some(i) if rest[i] == b'"' => match scan_simply_quoted(rest, &mut self.fields) {
                 Some((len, newline)) => (&rest[..len], newline, true),
@@ -150,16 +188,22 @@ impl Splitter {
             None => (rest, false, false),
         };
         if !line.is_empty() && (start != 0 || !line.starts_with(BOM)) {
-            if !quoted {
-                split_at_commas(line, &mut self.fields);
-            }
+            let fields = if quoted {
+                &self.fields[..]
+            } else {
+                match split_at_commas(line, &mut self.inline) {
+                    Some(n) => &self.inline[..n],
+                    // Very many fields: the state machine reads the line the same way.
+                    None => return self.read_with_core(block, pos),
+                }
+            };
             *pos = start + line.len() + usize::from(newline);
             return Some(Record {
                 raw: line,
                 newlines: u64::from(newline),
                 base: line,
                 in_place: true,
-                fields: &self.fields,
+                fields,
             });
         }
         self.read_with_core(block, pos)
@@ -340,6 +384,8 @@ mod tests {
             b"\xef\xbb\xbfa,b\nc,d\n",
             b"a,b\n\xef\xbb\xbfc,d\n",
             b"ab\"c,d\ne,f\n",
+            &b",".repeat(70),
+            &[&b",".repeat(63)[..], b"\nx\n", &b"a,".repeat(64)[..], b"\n"].concat(),
         ] {
             assert_eq!(with_splitter(&mut sp, block), with_csv(block), "{block:?}");
         }

@@ -114,6 +114,15 @@ impl Store {
             .join(";");
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        if self.dialect() == crate::Dialect::Postgres {
+            // Every declaration reads `quotas` before it writes (SQLite's one connection already
+            // runs one transaction at a time): waiting here for those in flight, and holding
+            // back new ones until this commits, means each covered declaration is counted
+            // exactly once, either below or by its own draw.
+            sqlx::query("LOCK TABLE quotas IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let exists = sqlx::query(&self.sql("SELECT 1 FROM quotas WHERE id = $1"))
             .bind(&id)
             .fetch_optional(&mut *tx)
@@ -146,6 +155,7 @@ impl Store {
             now,
         )
         .await?;
+        let earlier = self.count_earlier_declarations(&mut tx, &id, now).await?;
         audit::append(
             self,
             &mut tx,
@@ -155,7 +165,7 @@ impl Store {
                 entity_id: &id,
                 action: "create",
                 before: serde_json::Value::Null,
-                after: serde_json::json!({ "measure": q.measure, "origin": q.origin.as_str(), "year": q.year, "quota_g": q.quota_g, "goods": goods }),
+                after: serde_json::json!({ "measure": q.measure, "origin": q.origin.as_str(), "year": q.year, "quota_g": q.quota_g, "goods": goods, "earlier_declarations": earlier.0, "earlier_g": earlier.1 }),
             },
         )
         .await?;
@@ -163,6 +173,85 @@ impl Store {
         self.quota(&id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("quota {id}")))
+    }
+
+    /// Draws on quota `id` for every accepted declaration of its year that it covers and that has
+    /// not drawn on it yet — those recorded before the quota existed — in declared order, as if
+    /// the quota had been there: each entry carries the declaration revision's cause, so a later
+    /// cancellation or amendment gives the quantity back, and notices passed are given. Returns
+    /// (declarations counted, grams drawn).
+    async fn count_earlier_declarations(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: &str,
+        now: i64,
+    ) -> Result<(i64, i64)> {
+        let mut states = self.lock_quotas(tx, [id.to_owned()]).await?;
+        let Some(mut q) = states.remove(id) else {
+            return Ok((0, 0));
+        };
+        let (Some(from), Some(until)) = (
+            waiver_domain::quota::year_start(q.year),
+            waiver_domain::quota::year_start(q.year.saturating_add(1)),
+        ) else {
+            return Ok((0, 0));
+        };
+        let counted: std::collections::HashSet<String> = sqlx::query(&self.sql(
+            "SELECT cause FROM quota_entries WHERE quota_id = $1 AND kind IN ('draw', 'reversal') \
+             GROUP BY cause HAVING SUM(quantity_g) <> 0",
+        ))
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<std::result::Result<_, _>>()?;
+        let rows = sqlx::query(&self.sql(
+            "SELECT d.number, d.revision, d.declared_at_s, l.code, l.covered_g + l.uncovered_g \
+             FROM declarations d JOIN declaration_lines l ON l.declaration_number = d.number \
+             WHERE d.status = 'accepted' AND l.origin = $1 AND d.declared_at_s >= $2 AND d.declared_at_s < $3 \
+             ORDER BY d.declared_at_s, d.number, l.line_no",
+        ))
+        .bind(q.origin.as_str())
+        .bind(from.0)
+        .bind(until.0)
+        .fetch_all(&mut **tx)
+        .await?;
+        let origin = Origin::Country(q.origin);
+        // (cause, declared at, grams) per declaration revision, in declared order.
+        let mut per_declaration: Vec<(String, BjTime, i64)> = Vec::new();
+        for r in &rows {
+            let number: String = r.try_get(0)?;
+            let revision: i64 = r.try_get(1)?;
+            let at = BjTime(r.try_get(2)?);
+            let code: String = r.try_get(3)?;
+            let grams: i64 = r.try_get(4)?;
+            let Ok(code) = TariffCode::parse(&code) else {
+                continue;
+            };
+            if !q.covers(&code, &origin, at) {
+                continue;
+            }
+            let c = crate::declarations::cause(&number, revision);
+            if counted.contains(&c) {
+                continue;
+            }
+            match per_declaration.last_mut() {
+                Some((last, _, g)) if *last == c => *g += grams,
+                _ => per_declaration.push((c, at, grams)),
+            }
+        }
+        let mut moves = Vec::new();
+        let mut total_g = 0i64;
+        for (c, at, grams) in per_declaration {
+            let before = q.clone();
+            let notices = q.draw(grams, at);
+            total_g += grams;
+            moves.push((before, q.clone(), c, grams, notices));
+        }
+        let n = moves.len() as i64;
+        self.write_quota_moves(tx, &moves, now).await?;
+        Ok((n, total_g))
     }
 
     /// Every quota, newest year first.

@@ -1195,7 +1195,139 @@ async fn stored_declarations_are_compact_enough_to_share_pages(app: &App) {
     );
 }
 
+/// Regression: a quota created after some of its year's declarations were recorded did not count
+/// them, so its use started at zero and its notices came late.
+async fn a_quota_created_mid_year_counts_the_declarations_already_recorded(app: &App) {
+    // Before any quota: 40 t of U.S. beef in March, 30 t in April (one line of it Australian,
+    // which does not count), 20 t cancelled, and 2025 beef (another year).
+    for (number, at, lines) in [
+        ("E-1", "2026-03-02", vec![beef(1, "40", "US")]),
+        (
+            "E-2",
+            "2026-04-02",
+            vec![beef(1, "30", "US"), beef(2, "25", "AU")],
+        ),
+        ("E-3", "2026-04-03", vec![beef(1, "20", "US")]),
+        ("E-4", "2025-12-30", vec![beef(1, "50", "US")]),
+    ] {
+        let (s, a) = declare(app, &declaration(number, HOLDER, at, lines)).await;
+        assert_eq!(s, 201, "{a}");
+    }
+    let (s, c) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/E-3/cancel",
+            Some(app.token(Role::Customs)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+
+    let (s, q) = app
+        .call(
+            "POST",
+            "/api/v1/quotas",
+            Some(app.token(Role::Officer)),
+            Some(
+                r#"{"measure":"SG-2026-beef","origin":"US","year":2026,"quota":"100","unit":"t"}"#,
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{q}");
+    let q = quota(app, Role::Analyst).await;
+    let draws: Vec<(&str, &str)> = q["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "draw")
+        .map(|e| {
+            (
+                e["quantity_t"].as_str().unwrap_or("?"),
+                e["cause"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(q["used_t"].as_str(), Some("70"), "{q}");
+    assert_eq!(draws.len(), 2, "{q}");
+    assert!(
+        draws[0].1.contains("E-1") && draws[1].1.contains("E-2"),
+        "{q}"
+    );
+    // 70% used: the 50% notice was given, dated by the declaration that passed it.
+    let notices = q["notices"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{q}");
+    assert_eq!(notices[0]["threshold_pct"], 50, "{q}");
+
+    // The counted declarations give their quantity back like any other draw, and later ones
+    // draw as usual.
+    let (s, c) = app
+        .call(
+            "POST",
+            "/api/v1/declarations/E-1/cancel",
+            Some(app.token(Role::Customs)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let (s, a) = declare(
+        app,
+        &declaration("E-5", HOLDER, "2026-05-02", vec![beef(1, "5", "US")]),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let q = quota(app, Role::Analyst).await;
+    assert_eq!(q["used_t"].as_str(), Some("35"), "{q}");
+}
+
+/// A quota created while declarations it covers are being recorded counts each exactly once:
+/// either while it is created or by the declaration's own draw.
+async fn a_quota_created_under_load_counts_every_declaration_once(app: &App) {
+    let customs = app.token(Role::Customs).to_owned();
+    let officer = app.token(Role::Officer).to_owned();
+    let declarations = (0..64).map(|i| {
+        let body = declaration(
+            &format!("L-{i}"),
+            HOLDER,
+            "2026-06-01",
+            vec![beef(1, "1", "US")],
+        );
+        let customs = customs.clone();
+        async move {
+            app.call("POST", "/api/v1/declarations", Some(&customs), Some(&body))
+                .await
+        }
+    });
+    let create = async {
+        tokio::task::yield_now().await;
+        app.call(
+            "POST",
+            "/api/v1/quotas",
+            Some(&officer),
+            Some(
+                r#"{"measure":"SG-2026-beef","origin":"US","year":2026,"quota":"100","unit":"t"}"#,
+            ),
+        )
+        .await
+    };
+    let (answers, (s, q)) =
+        futures_util::future::join(futures_util::future::join_all(declarations), create).await;
+    assert_eq!(s, 201, "{q}");
+    for (s, a) in &answers {
+        assert_eq!(s.as_u16(), 201, "{a}");
+    }
+    let q = quota(app, Role::Analyst).await;
+    let draws = q["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "draw")
+        .count();
+    assert_eq!((q["used_t"].as_str(), draws), (Some("64"), 64), "{q}");
+}
+
 both!(
+    a_quota_created_under_load_counts_every_declaration_once,
+    a_quota_created_mid_year_counts_the_declarations_already_recorded,
     a_declaration_stored_as_text_before_0014_replays_after_it,
     stored_declarations_are_compact_enough_to_share_pages,
     imports_per_month_follow_amendments_and_cancellations,

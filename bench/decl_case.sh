@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One case-(a) measurement of declarations through the HTTP API, for quick A/B runs of two
-# builds (bench/declarations.sh is the full benchmark with its limits). Seeds a fresh database
-# with 1,000 allowances, serves it, warms up 3 s, then runs wrk (64 clients, bench/declarations.lua)
-# and prints the WRK_JSON line. With `perf` as the third argument it also records
-# `perf record -a -g` into /tmp/dp/perf.data during the run.
+# builds (bench/declarations.sh is the full benchmark with its limits). Serves a fresh copy of a
+# database seeded with 1,000 allowances, warms up 3 s, then runs wrk (64 clients,
+# bench/declarations.lua) and prints the WRK_JSON line and the group-commit counters. With `perf`
+# as the third argument it also records `perf record -a -g` into /tmp/dp/perf.data during the run.
+# The seeded template stays for the next run (/tmp/dp/seed-sqlite.db, or the PostgreSQL databases
+# dp_seed and dp): drop them when done. Seed again (RESEED=1) after a migration changes the schema.
 # Usage: WBIN=path/to/waiver bench/decl_case.sh sqlite|postgres [SECONDS] [perf]
 set -e
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

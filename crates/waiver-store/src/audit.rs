@@ -85,7 +85,7 @@ pub(crate) struct Change<'a> {
 /// serialises concurrent writers, so the chain never forks.
 pub(crate) async fn append(
     store: &Store,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     actor: &Actor,
     change: Change<'_>,
 ) -> Result<i64> {
@@ -136,7 +136,7 @@ pub(crate) async fn append(
 /// calling [`append`] for each in order. Used by the batched declaration writer.
 pub(crate) async fn append_many(
     store: &Store,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     changes: Vec<(Actor, Change<'_>)>,
 ) -> Result<()> {
     if changes.is_empty() {
@@ -228,6 +228,38 @@ pub(crate) async fn append_many(
     Ok(())
 }
 
+/// PostgreSQL: `changes` as the `entries` argument of the function `waiver_audit_append`
+/// (migration 0015), which numbers, hashes and inserts them after the chain's head inside the
+/// caller's statement: the same entries [`append_many`] would write, one round trip fewer and the
+/// head held for less time.
+pub(crate) fn pg_pending_entries(changes: Vec<(Actor, Change<'_>)>) -> Result<String> {
+    #[derive(Serialize)]
+    struct Pending<'a> {
+        at_ms: i64,
+        actor: String,
+        on_behalf_of: Option<String>,
+        entity_type: &'a str,
+        entity_id: &'a str,
+        action: &'a str,
+        diff: String,
+    }
+    let at_ms = now_ms();
+    let pending: Vec<Pending> = changes
+        .into_iter()
+        .map(|(actor, change)| Pending {
+            at_ms,
+            actor: actor.user,
+            on_behalf_of: actor.on_behalf_of,
+            entity_type: change.entity_type,
+            entity_id: change.entity_id,
+            action: change.action,
+            diff: serde_json::json!({ "before": change.before, "after": change.after }).to_string(),
+        })
+        .collect();
+    serde_json::to_string(&pending)
+        .map_err(|e| crate::StoreError::Invalid(format!("audit entries as JSON: {e}")))
+}
+
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
     Ok(AuditEntry {
         seq: row.try_get("seq")?,
@@ -314,5 +346,72 @@ impl Store {
             entries: count,
             first_bad: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Actor, Change};
+
+    /// The PostgreSQL function `waiver_audit_append` (the batched writer's audit append) must
+    /// hash exactly as `AuditEntry::compute_hash`: every control character, quotes, backslashes,
+    /// non-ASCII text and a missing `on_behalf_of`, followed by an append from Rust.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_audit_append_function_hashes_as_rust_does() {
+        let Some(db) = crate::testing::postgres().await else {
+            return;
+        };
+        let controls: String = (1u8..0x20).chain([0x7f]).map(char::from).collect();
+        let odd = [
+            controls.as_str(),
+            "quote \" backslash \\ slash / end",
+            "é 漢字 😀 \u{2028}\u{2029}",
+            "",
+        ];
+        let changes: Vec<(Actor, Change)> = odd
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let actor = Actor {
+                    user: format!("user {s}"),
+                    on_behalf_of: (i % 2 == 0).then(|| format!("for {s}")),
+                };
+                let change = Change {
+                    entity_type: "declaration",
+                    entity_id: s,
+                    action: "submit",
+                    before: serde_json::Value::Null,
+                    after: serde_json::json!({ "text": s, "n": i }),
+                };
+                (actor, change)
+            })
+            .collect();
+        let entries = super::pg_pending_entries(changes).expect("entries as JSON");
+        let mut tx = db.store.pool.begin().await.expect("a transaction");
+        let n: i64 = sqlx::query_scalar("SELECT waiver_audit_append($1::jsonb, 0)")
+            .bind(&entries)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("the function appends");
+        assert_eq!(n, odd.len() as i64);
+        super::append(
+            &db.store,
+            &mut tx,
+            &Actor::system(),
+            Change {
+                entity_type: "test",
+                entity_id: "after",
+                action: "check",
+                before: serde_json::Value::Null,
+                after: serde_json::Value::Null,
+            },
+        )
+        .await
+        .expect("a Rust append continues the chain");
+        tx.commit().await.expect("commit");
+        let report = db.store.verify_audit().await.expect("verify");
+        assert_eq!(report.entries, odd.len() as i64 + 1);
+        assert_eq!(report.first_bad, None, "{report:?}");
+        db.finish().await;
     }
 }

@@ -208,7 +208,7 @@ impl Store {
     /// The next number of a named sequence (per-year document numbers), inside a transaction.
     pub(crate) async fn next_in_sequence(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         name: &str,
     ) -> Result<i64> {
         Ok(sqlx::query(&self.sql(
@@ -361,7 +361,7 @@ impl Store {
     /// programmes) or the product exclusion (product programmes), and notices.
     async fn finalize(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         actor: &Actor,
         number: &str,
         id: i64,
@@ -409,7 +409,7 @@ impl Store {
     /// (line, enterprise, unit) of an application inside a transaction.
     async fn app_row(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         number: &str,
     ) -> Result<(String, String, String)> {
         let r = sqlx::query(
@@ -429,7 +429,7 @@ impl Store {
     /// number if one was created.
     async fn grant(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         actor: &Actor,
         app: &(String, String, String),
         d: &DecisionRecord,
@@ -510,7 +510,7 @@ impl Store {
 
     async fn entry(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         allowance: &str,
         kind: &str,
         quantity_g: i64,

@@ -177,7 +177,7 @@ impl Store {
 
     async fn declaration_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         number: &str,
         lock: bool,
     ) -> Result<Option<DeclarationRecord>> {
@@ -196,7 +196,7 @@ impl Store {
     /// that do not exist are absent from the map.
     async fn lock_allowances(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         numbers: impl IntoIterator<Item = String>,
     ) -> Result<BTreeMap<String, AllowanceState>> {
         let mut sorted: Vec<String> = numbers.into_iter().collect();
@@ -222,7 +222,7 @@ impl Store {
     /// used.
     async fn move_used(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         allowance: &str,
         kind: &str,
         quantity_g: i64,
@@ -259,7 +259,7 @@ impl Store {
     /// What each allowance still has drawn under `cause`.
     async fn drawn_under(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         cause: &str,
     ) -> Result<Vec<(String, i64)>> {
         self.standing_under(tx, "allowance_entries", "allowance_number", cause)
@@ -270,7 +270,7 @@ impl Store {
     /// minus its reversals, non-zero ones only, in key order. Allowances and quotas share it.
     pub(crate) async fn standing_under(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         table: &'static str,
         key: &'static str,
         cause: &str,
@@ -294,7 +294,7 @@ impl Store {
 
     async fn write_lines(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         number: &str,
         revision: i64,
         lines: &[LineRecord],

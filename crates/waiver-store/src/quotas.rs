@@ -182,7 +182,7 @@ impl Store {
     /// (declarations counted, grams drawn).
     async fn count_earlier_declarations(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         id: &str,
         now: i64,
     ) -> Result<(i64, i64)> {
@@ -382,7 +382,7 @@ impl Store {
     /// The quotas the given lines count against at `at`, locked (in id order) and as they stand.
     pub(crate) async fn quotas_for_lines(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         lines: &[(Origin, TariffCode, BjTime)],
     ) -> Result<BTreeMap<String, QuotaState>> {
         let wanted = self.quota_ids_for_lines(tx, lines).await?;
@@ -395,7 +395,7 @@ impl Store {
     /// The ids of the quotas the given lines count against at `at`, read without locking.
     pub(crate) async fn quota_ids_for_lines(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         lines: &[(Origin, TariffCode, BjTime)],
     ) -> Result<Vec<String>> {
         let mut keys: Vec<(&str, i64)> = lines
@@ -430,7 +430,7 @@ impl Store {
 
     pub(crate) async fn lock_quotas(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         ids: impl IntoIterator<Item = String>,
     ) -> Result<BTreeMap<String, QuotaState>> {
         let mut ids: Vec<String> = ids.into_iter().collect();
@@ -455,7 +455,7 @@ impl Store {
 
     async fn quota_entry(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         id: &str,
         kind: &str,
         quantity_g: i64,
@@ -481,7 +481,7 @@ impl Store {
     /// and the notices (each given once) with a notification to customs, officers and analysts.
     pub(crate) async fn write_quota_moves(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         moves: &[QuotaMove],
         now: i64,
     ) -> Result<()> {
@@ -519,7 +519,7 @@ impl Store {
 
     async fn quota_notice(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         q: &QuotaState,
         n: &Notice,
         cause: &str,
@@ -594,7 +594,7 @@ impl Store {
     /// Reverses every quota draw made under `cause` (a cancelled or amended revision).
     pub(crate) async fn reverse_quota_draws(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         cause: &str,
         now: i64,
     ) -> Result<Vec<(String, i64)>> {

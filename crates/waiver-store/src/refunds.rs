@@ -274,7 +274,7 @@ impl Store {
     /// it; returns their ids (for that transaction's audit entry).
     pub(crate) async fn withdraw_refund_claims(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         declaration: &str,
         reason: &str,
         now_ms: i64,

@@ -100,7 +100,7 @@ fn invalid(e: impl std::fmt::Display) -> StoreError {
 /// `user:<name>` or `role:<role>`.
 pub(crate) async fn notify(
     store: &Store,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     recipient: &str,
     kind: &str,
     subject: &str,
@@ -124,7 +124,7 @@ pub(crate) async fn notify(
 /// longer in `from` (a concurrent change).
 pub(crate) async fn set_state(
     store: &Store,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     number: &str,
     from: State,
     to: State,
@@ -152,7 +152,7 @@ pub(crate) async fn set_state(
 /// application queue here) and checks it is still in `state`.
 pub(crate) async fn lock_application(
     store: &Store,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     number: &str,
     state: State,
 ) -> Result<()> {

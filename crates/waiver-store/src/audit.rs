@@ -150,26 +150,9 @@ pub(crate) async fn append_many(
     .fetch_one(&mut **tx)
     .await?;
     let last_seq: i64 = head.try_get(0)?;
-    let mut prev_hash: String = head.try_get(1)?;
-    let at_ms = now_ms();
-    let mut entries = Vec::with_capacity(changes.len());
-    for (i, (actor, change)) in changes.into_iter().enumerate() {
-        let mut entry = AuditEntry {
-            seq: last_seq - n + 1 + i as i64,
-            at_ms,
-            actor: actor.user,
-            on_behalf_of: actor.on_behalf_of,
-            entity_type: change.entity_type.to_owned(),
-            entity_id: change.entity_id.to_owned(),
-            action: change.action.to_owned(),
-            diff: serde_json::json!({ "before": change.before, "after": change.after }).to_string(),
-            prev_hash: std::mem::take(&mut prev_hash),
-            hash: String::new(),
-        };
-        entry.hash = entry.compute_hash();
-        prev_hash.clone_from(&entry.hash);
-        entries.push(entry);
-    }
+    let prev_hash: String = head.try_get(1)?;
+    let entries = chain(changes, last_seq - n, prev_hash, now_ms());
+    let prev_hash = entries.last().map(|e| e.hash.clone()).unwrap_or_default();
     if store.dialect() == crate::Dialect::Postgres {
         // One statement whose text never changes (planned once per connection): the entries
         // as a JSON parameter, mapped onto the table's columns by name, and the head's new hash.
@@ -226,6 +209,34 @@ pub(crate) async fn append_many(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The entries `changes` become when appended, in order, after the head `seq`/`prev_hash`.
+pub(crate) fn chain(
+    changes: Vec<(Actor, Change<'_>)>,
+    seq: i64,
+    mut prev_hash: String,
+    at_ms: i64,
+) -> Vec<AuditEntry> {
+    let mut entries = Vec::with_capacity(changes.len());
+    for (i, (actor, change)) in changes.into_iter().enumerate() {
+        let mut entry = AuditEntry {
+            seq: seq + 1 + i as i64,
+            at_ms,
+            actor: actor.user,
+            on_behalf_of: actor.on_behalf_of,
+            entity_type: change.entity_type.to_owned(),
+            entity_id: change.entity_id.to_owned(),
+            action: change.action.to_owned(),
+            diff: serde_json::json!({ "before": change.before, "after": change.after }).to_string(),
+            prev_hash: std::mem::take(&mut prev_hash),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        prev_hash.clone_from(&entry.hash);
+        entries.push(entry);
+    }
+    entries
 }
 
 /// PostgreSQL: `changes` as the `entries` argument of the function `waiver_audit_append`

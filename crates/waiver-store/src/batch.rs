@@ -231,13 +231,33 @@ impl Store {
             crate::Dialect::Postgres => {
                 sqlx::Connection::begin_with(&mut **conn, PG_BATCH_BEGIN).await?
             }
-            crate::Dialect::Sqlite => sqlx::Connection::begin(&mut **conn).await?,
+            crate::Dialect::Sqlite => {
+                sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?
+            }
         };
         let numbers: Vec<&str> = jobs.iter().map(|j| j.d.number.as_str()).collect();
-        let mut existing = self.declarations_in(&mut tx, &numbers).await?;
-        let mut states = self
-            .lock_allowances_many(&mut tx, jobs.iter().flat_map(|j| j.d.claims.iter()))
-            .await?;
+        let goods: Vec<_> = jobs
+            .iter()
+            .flat_map(|j| j.d.goods.iter().copied())
+            .collect();
+        let read = match self.dialect() {
+            crate::Dialect::Sqlite => {
+                let claims = sorted_claims(jobs);
+                self.read_batch_sqlite(&mut tx, &numbers, &claims, &goods)
+                    .await?
+            }
+            crate::Dialect::Postgres => None,
+        };
+        let (mut existing, mut states, mut quotas, head) = match read {
+            Some(r) => (r.existing, r.allowances, r.quotas, Some(r.head)),
+            None => (
+                self.declarations_in(&mut tx, &numbers).await?,
+                self.lock_allowances_many(&mut tx, jobs.iter().flat_map(|j| j.d.claims.iter()))
+                    .await?,
+                self.quotas_for_lines(&mut tx, &goods).await?,
+                None,
+            ),
+        };
         let ceilings: HashMap<String, i64> = states
             .iter()
             .map(|(n, s)| {
@@ -249,11 +269,6 @@ impl Store {
             .collect();
         let start_used: HashMap<String, i64> =
             states.iter().map(|(n, s)| (n.clone(), s.used_g)).collect();
-        let goods: Vec<_> = jobs
-            .iter()
-            .flat_map(|j| j.d.goods.iter().copied())
-            .collect();
-        let mut quotas = self.quotas_for_lines(&mut tx, &goods).await?;
         let mut quota_moves = Vec::new();
 
         let mut results: Vec<Option<Result<Submitted>>> = Vec::with_capacity(jobs.len());
@@ -343,14 +358,20 @@ impl Store {
                     self.write_batch_pg(&mut tx, jobs, &decided, &moves, &audit, now)
                         .await?
                 }
-                crate::Dialect::Sqlite => {
-                    self.insert_declarations(&mut tx, jobs, &decided, now)
-                        .await?;
-                    self.insert_lines(&mut tx, jobs, &decided).await?;
-                    self.insert_draws(&mut tx, jobs, &decided, now).await?;
-                    self.move_used_many(&mut tx, &moves).await?;
-                    audit::append_many(self, &mut tx, changes).await?;
-                }
+                crate::Dialect::Sqlite => match head {
+                    Some(head) if sqlite_write_fits(jobs, &decided, moves.len()) => {
+                        self.write_batch_sqlite(&mut tx, jobs, &decided, &moves, changes, head, now)
+                            .await?
+                    }
+                    _ => {
+                        self.insert_declarations(&mut tx, jobs, &decided, now)
+                            .await?;
+                        self.insert_lines(&mut tx, jobs, &decided).await?;
+                        self.insert_draws(&mut tx, jobs, &decided, now).await?;
+                        self.move_used_many(&mut tx, &moves).await?;
+                        audit::append_many(self, &mut tx, changes).await?;
+                    }
+                },
             }
             self.write_quota_moves(&mut tx, &quota_moves, now).await?;
         }
@@ -565,6 +586,301 @@ impl Store {
     }
 }
 
+/// The most parameters one SQLite statement of the batch may have (SQLite allows 32,766);
+/// a batch that would need more takes the statement-per-table path, which chunks.
+const SQLITE_STATEMENT_PARAMS: usize = 30_000;
+
+/// What a batch reads before it decides.
+struct BatchRead {
+    existing: HashMap<String, crate::declarations::DeclarationRecord>,
+    allowances: BTreeMap<String, AllowanceState>,
+    quotas: BTreeMap<String, waiver_domain::quota::QuotaState>,
+    /// The audit chain's head: last sequence number and hash.
+    head: (i64, String),
+}
+
+/// Every allowance the jobs claim, sorted, once each.
+fn sorted_claims(jobs: &[Job]) -> Vec<&str> {
+    let mut claims: Vec<&str> = jobs
+        .iter()
+        .flat_map(|j| j.d.claims.iter().map(String::as_str))
+        .collect();
+    claims.sort_unstable();
+    claims.dedup();
+    claims
+}
+
+/// Whether every statement of [`Store::write_batch_sqlite`] stays within
+/// [`SQLITE_STATEMENT_PARAMS`].
+fn sqlite_write_fits(jobs: &[Job], decided: &[Decided], moves: usize) -> bool {
+    let lines: usize = decided.iter().map(|x| x.outcome.lines.len()).sum();
+    let per_statement = [
+        decided.len() * 8,
+        lines * 12,
+        draws(jobs, decided).len() * 4,
+        moves * 2,
+        decided.len() * 10,
+    ];
+    per_statement.iter().all(|&n| n <= SQLITE_STATEMENT_PARAMS)
+}
+
+/// `$a, $b, …`: the next `n` parameter numbers after `*p`, which it advances.
+fn next_params(p: &mut usize, n: usize) -> String {
+    let s = placeholders(n, *p + 1);
+    *p += n;
+    s
+}
+
+impl Store {
+    /// SQLite: the batch's reads (its numbers among the declarations, its allowances, the quotas
+    /// of its origins and years, the audit chain's head) in ONE call to the connection's thread,
+    /// as several statements whose rows are told apart by a last column naming the statement.
+    /// Each call to that thread is a hand-over between threads, which under load cost more than
+    /// the statements. `None`, having read nothing, when a statement would have too many
+    /// parameters. The transaction is `BEGIN IMMEDIATE`, so nothing moves under what it reads.
+    async fn read_batch_sqlite(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        numbers: &[&str],
+        claims: &[&str],
+        goods: &[(
+            waiver_domain::Origin,
+            waiver_domain::TariffCode,
+            waiver_domain::BjTime,
+        )],
+    ) -> Result<Option<BatchRead>> {
+        let keys = crate::quotas::quota_keys(goods);
+        if numbers.len().max(claims.len()).max(keys.len() * 2) > SQLITE_STATEMENT_PARAMS {
+            return Ok(None);
+        }
+        let mut p = 0;
+        let mut sql = format!(
+            "SELECT {DECLARATION_COLUMNS}, 'd' FROM declarations WHERE number IN ({}); ",
+            next_params(&mut p, numbers.len())
+        );
+        if !claims.is_empty() {
+            sql.push_str(&format!(
+                "{ALLOWANCES_SELECT_A} WHERE number IN ({}) ORDER BY number; ",
+                next_params(&mut p, claims.len())
+            ));
+        }
+        if !keys.is_empty() {
+            let wheres: Vec<String> = keys
+                .iter()
+                .map(|_| {
+                    let origin = next_params(&mut p, 1);
+                    let year = next_params(&mut p, 1);
+                    format!("(origin = {origin} AND year = {year})")
+                })
+                .collect();
+            sql.push_str(&format!(
+                "SELECT {}, 'q' FROM quotas WHERE {}; ",
+                crate::quotas::QUOTA_COLUMNS,
+                wheres.join(" OR ")
+            ));
+        }
+        sql.push_str("SELECT seq, hash, 'h' FROM audit_head WHERE id = 1");
+        let sql = self.sql_owned(sql);
+        let mut q = sqlx::query(&sql);
+        for n in numbers {
+            q = q.bind(*n);
+        }
+        for a in claims {
+            q = q.bind(*a);
+        }
+        for (origin, year) in &keys {
+            q = q.bind(*origin).bind(*year);
+        }
+        let mut read = BatchRead {
+            existing: HashMap::new(),
+            allowances: BTreeMap::new(),
+            quotas: BTreeMap::new(),
+            head: (0, String::new()),
+        };
+        let mut heads = 0;
+        for r in q.fetch_all(&mut **tx).await? {
+            let tag: String = sqlx::Row::try_get(&r, sqlx::Row::len(&r) - 1)?;
+            match tag.as_str() {
+                "d" => {
+                    let rec = record(&r)?;
+                    read.existing.insert(rec.number.clone(), rec);
+                }
+                "a" => {
+                    let s = allowance_state(&r)?;
+                    read.allowances.insert(s.number.clone(), s);
+                }
+                "q" => {
+                    let q = crate::quotas::state(&r)?;
+                    if goods.iter().any(|(o, c, at)| q.covers(c, o, *at)) {
+                        read.quotas.insert(q.id.clone(), q);
+                    }
+                }
+                _ => {
+                    read.head = (sqlx::Row::try_get(&r, 0)?, sqlx::Row::try_get(&r, 1)?);
+                    heads += 1;
+                }
+            }
+        }
+        if heads != 1 {
+            return Err(StoreError::Invalid(format!(
+                "audit_head: {heads} rows, expected exactly one"
+            )));
+        }
+        Ok(Some(read))
+    }
+
+    /// SQLite: the batch's declarations, lines, ledger draws, balance moves, audit entries and
+    /// the chain's new head in ONE call to the connection's thread (see
+    /// [`Store::read_batch_sqlite`]). The balance moves keep the conditional that refuses any
+    /// overdraw, and the head moves only from the `head` the batch read: the rows changed must
+    /// add up exactly, else the batch fails (and is retried one declaration at a time).
+    #[allow(clippy::too_many_arguments)]
+    async fn write_batch_sqlite(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        jobs: &[Job],
+        decided: &[Decided],
+        moves: &[(&str, i64)],
+        changes: Vec<(Actor, Change<'_>)>,
+        head: (i64, String),
+        now: i64,
+    ) -> Result<()> {
+        let lines: Vec<(&str, &LineRecord)> = decided
+            .iter()
+            .flat_map(|x| {
+                let n = jobs[x.job].d.number.as_str();
+                x.outcome.lines.iter().map(move |l| (n, l))
+            })
+            .collect();
+        let draws = draws(jobs, decided);
+        let entries = audit::chain(changes, head.0, head.1, now);
+        let mut p = 0;
+        let mut sql = format!(
+            "INSERT INTO declarations (number, importer, declared_at_s, revision, status, request, answer, total_fen, created_at_ms, updated_at_ms) VALUES {}; ",
+            (0..decided.len())
+                .map(|_| {
+                    let v: Vec<String> = (0..8).map(|_| next_params(&mut p, 1)).collect();
+                    format!("({}, {}, {}, 1, 'accepted', {}, {}, {}, {}, {})", v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut expected = decided.len() as u64;
+        if !lines.is_empty() {
+            sql.push_str(&format!(
+                "INSERT INTO declaration_lines (declaration_number, line_no, code, origin, allowance_number, covered_g, uncovered_g, base_duty_fen, additional_duty_fen, excluded_duty_fen, vat_fen, total_fen) VALUES {}; ",
+                (0..lines.len())
+                    .map(|_| format!("({})", next_params(&mut p, 12)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            expected += lines.len() as u64;
+        }
+        if !draws.is_empty() {
+            sql.push_str(&format!(
+                "INSERT INTO allowance_entries (allowance_number, kind, quantity_g, cause, at_ms) VALUES {}; ",
+                (0..draws.len())
+                    .map(|_| {
+                        let v: Vec<String> = (0..4).map(|_| next_params(&mut p, 1)).collect();
+                        format!("({}, 'draw', {}, {}, {})", v[0], v[1], v[2], v[3])
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            expected += draws.len() as u64;
+        }
+        if !moves.is_empty() {
+            sql.push_str(&format!(
+                "UPDATE allowances SET used_g = allowances.used_g + v.d FROM ({}) AS v \
+                 WHERE allowances.number = v.n AND allowances.used_g + v.d >= 0 \
+                 AND allowances.used_g + v.d <= allowances.granted_g + (allowances.granted_g * allowances.tolerance_ppm) / 1000000; ",
+                (0..moves.len())
+                    .map(|_| {
+                        let v = next_params(&mut p, 1);
+                        let d = next_params(&mut p, 1);
+                        format!("SELECT {v} AS n, {d} AS d")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" UNION ALL ")
+            ));
+            expected += moves.len() as u64;
+        }
+        if !entries.is_empty() {
+            sql.push_str(&format!(
+                "INSERT INTO audit_log (seq, at_ms, actor, on_behalf_of, entity_type, entity_id, action, diff, prev_hash, hash) VALUES {}; ",
+                (0..entries.len())
+                    .map(|_| format!("({})", next_params(&mut p, 10)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            let v: Vec<String> = (0..3).map(|_| next_params(&mut p, 1)).collect();
+            sql.push_str(&format!(
+                "UPDATE audit_head SET seq = {}, hash = {} WHERE id = 1 AND seq = {}",
+                v[0], v[1], v[2]
+            ));
+            expected += entries.len() as u64 + 1;
+        }
+        let sql = self.sql_owned(sql);
+        let mut q = sqlx::query(&sql);
+        for x in decided {
+            let d = &jobs[x.job].d;
+            q = q
+                .bind(&d.number)
+                .bind(&d.importer)
+                .bind(d.declared_at.0)
+                .bind(crate::stored_json::encode(&d.request))
+                .bind(crate::stored_json::encode(&x.outcome.answer))
+                .bind(x.outcome.total_fen)
+                .bind(now)
+                .bind(now);
+        }
+        for (n, l) in &lines {
+            q = q
+                .bind(*n)
+                .bind(i64::from(l.line_no))
+                .bind(&l.code)
+                .bind(&l.origin)
+                .bind(&l.allowance)
+                .bind(l.covered_g)
+                .bind(l.uncovered_g)
+                .bind(l.base_duty_fen)
+                .bind(l.additional_duty_fen)
+                .bind(l.excluded_duty_fen)
+                .bind(l.vat_fen)
+                .bind(l.total_fen);
+        }
+        for (a, g, c) in &draws {
+            q = q.bind(*a).bind(*g).bind(c.as_str()).bind(now);
+        }
+        for (n, d) in moves {
+            q = q.bind(*n).bind(*d);
+        }
+        for e in &entries {
+            q = q
+                .bind(e.seq)
+                .bind(e.at_ms)
+                .bind(&e.actor)
+                .bind(&e.on_behalf_of)
+                .bind(&e.entity_type)
+                .bind(&e.entity_id)
+                .bind(&e.action)
+                .bind(&e.diff)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        if let Some(last) = entries.last() {
+            q = q.bind(last.seq).bind(&last.hash).bind(head.0);
+        }
+        let changed = q.execute(&mut **tx).await?.rows_affected();
+        if changed != expected {
+            return Err(StoreError::Conflict(format!(
+                "the batch changed {changed} rows where {expected} were expected (a draw refused, or the audit head moved)"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Which of `writers` writers records `d`: chosen by its first claimed allowance (in number
 /// order), so two writers never lock the same allowance and one writer's batch never waits on
 /// another's commit for it; by its number when it claims none. The same declaration always goes
@@ -598,6 +914,8 @@ const PG_NUMBER_IN_JSON: &str = "= ANY(ARRAY(SELECT jsonb_array_elements_text($1
 const PG_BATCH_BEGIN: &str = "BEGIN; SET LOCAL enable_seqscan = off";
 
 const ALLOWANCES_SELECT: &str = "SELECT number, holder, line_code, granted_g, tolerance_ppm, used_g, valid_from_s, valid_until_s, scopes FROM allowances";
+/// [`ALLOWANCES_SELECT`] with a last column `'a'` (see [`Store::read_batch_sqlite`]).
+const ALLOWANCES_SELECT_A: &str = "SELECT number, holder, line_code, granted_g, tolerance_ppm, used_g, valid_from_s, valid_until_s, scopes, 'a' FROM allowances";
 
 /// PostgreSQL: the stored declarations among the JSON array of numbers `$1`.
 fn pg_declarations_in() -> String {

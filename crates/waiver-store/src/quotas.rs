@@ -68,10 +68,10 @@ pub struct QuotaCheck {
 /// quantity and the notices it gave.
 pub(crate) type QuotaMove = (QuotaState, QuotaState, String, i64, Vec<Notice>);
 
-const QUOTA_COLUMNS: &str =
+pub(crate) const QUOTA_COLUMNS: &str =
     "id, measure_id, origin, goods, year, quota_g, used_g, reached_at_s, created_by, created_at_ms";
 
-fn state(r: &sqlx::any::AnyRow) -> Result<QuotaState> {
+pub(crate) fn state(r: &sqlx::any::AnyRow) -> Result<QuotaState> {
     let origin: String = r.try_get(2)?;
     let goods: String = r.try_get(3)?;
     let year: i64 = r.try_get(4)?;
@@ -89,6 +89,20 @@ fn state(r: &sqlx::any::AnyRow) -> Result<QuotaState> {
         used_g: r.try_get(6)?,
         reached_at: r.try_get::<Option<i64>, _>(7)?.map(BjTime),
     })
+}
+
+/// The (origin, year) pairs whose quotas the given lines may count against, sorted, once each.
+pub(crate) fn quota_keys(lines: &[(Origin, TariffCode, BjTime)]) -> Vec<(&str, i64)> {
+    let mut keys: Vec<(&str, i64)> = lines
+        .iter()
+        .filter_map(|(o, _, at)| match o {
+            Origin::Country(c) => Some((c.as_str(), at.civil().0)),
+            Origin::Unknown => None,
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 impl Store {
@@ -398,15 +412,7 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         lines: &[(Origin, TariffCode, BjTime)],
     ) -> Result<Vec<String>> {
-        let mut keys: Vec<(&str, i64)> = lines
-            .iter()
-            .filter_map(|(o, _, at)| match o {
-                Origin::Country(c) => Some((c.as_str(), at.civil().0)),
-                Origin::Unknown => None,
-            })
-            .collect();
-        keys.sort();
-        keys.dedup();
+        let keys = quota_keys(lines);
         let mut wanted = Vec::new();
         // Unlocked first: only the quotas a line really counts against are then locked, so
         // declarations of other goods from the same country never wait on a quota's row.

@@ -70,7 +70,7 @@ struct Inner {
 /// [`MAX_POSTGRES_WRITERS`]) says otherwise: each uses its own connection, so one batch's round
 /// trips and commit overlap the next batch's work (see [`writer_for`]). SQLite has one writer
 /// (one connection).
-pub const POSTGRES_WRITERS: usize = 3;
+pub const POSTGRES_WRITERS: usize = 2;
 /// The most PostgreSQL writers `WAIVER_PG_WRITERS` may ask for (the pool has 16 connections).
 pub const MAX_POSTGRES_WRITERS: usize = 8;
 
@@ -240,16 +240,19 @@ impl Store {
             .iter()
             .flat_map(|j| j.d.goods.iter().copied())
             .collect();
+        let claims = sorted_claims(jobs);
         let read = match self.dialect() {
             crate::Dialect::Sqlite => {
-                let claims = sorted_claims(jobs);
                 self.read_batch_sqlite(&mut tx, &numbers, &claims, &goods)
                     .await?
             }
-            crate::Dialect::Postgres => None,
+            crate::Dialect::Postgres => Some(
+                self.read_batch_pg(&mut tx, &numbers, &claims, &goods)
+                    .await?,
+            ),
         };
         let (mut existing, mut states, mut quotas, head) = match read {
-            Some(r) => (r.existing, r.allowances, r.quotas, Some(r.head)),
+            Some(r) => (r.existing, r.allowances, r.quotas, r.head),
             None => (
                 self.declarations_in(&mut tx, &numbers).await?,
                 self.lock_allowances_many(&mut tx, jobs.iter().flat_map(|j| j.d.claims.iter()))
@@ -595,8 +598,9 @@ struct BatchRead {
     existing: HashMap<String, crate::declarations::DeclarationRecord>,
     allowances: BTreeMap<String, AllowanceState>,
     quotas: BTreeMap<String, waiver_domain::quota::QuotaState>,
-    /// The audit chain's head: last sequence number and hash.
-    head: (i64, String),
+    /// The audit chain's head: last sequence number and hash (SQLite; PostgreSQL takes it in
+    /// its write statement).
+    head: Option<(i64, String)>,
 }
 
 /// Every allowance the jobs claim, sorted, once each.
@@ -695,7 +699,7 @@ impl Store {
             existing: HashMap::new(),
             allowances: BTreeMap::new(),
             quotas: BTreeMap::new(),
-            head: (0, String::new()),
+            head: None,
         };
         let mut heads = 0;
         for r in q.fetch_all(&mut **tx).await? {
@@ -716,7 +720,7 @@ impl Store {
                     }
                 }
                 _ => {
-                    read.head = (sqlx::Row::try_get(&r, 0)?, sqlx::Row::try_get(&r, 1)?);
+                    read.head = Some((sqlx::Row::try_get(&r, 0)?, sqlx::Row::try_get(&r, 1)?));
                     heads += 1;
                 }
             }
@@ -727,6 +731,69 @@ impl Store {
             )));
         }
         Ok(Some(read))
+    }
+
+    /// PostgreSQL: the batch's reads in ONE round trip ([`PG_READ_BATCH`]): its allowances,
+    /// locked, with which of its numbers are already recorded and how many quotas its origins
+    /// and years have. The stored declarations (replays) and the quotas are then read in full
+    /// only when there are any.
+    async fn read_batch_pg(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        numbers: &[&str],
+        claims: &[&str],
+        goods: &[(
+            waiver_domain::Origin,
+            waiver_domain::TariffCode,
+            waiver_domain::BjTime,
+        )],
+    ) -> Result<BatchRead> {
+        #[derive(serde::Serialize)]
+        struct Key<'a> {
+            o: &'a str,
+            y: i64,
+        }
+        let keys: Vec<Key> = crate::quotas::quota_keys(goods)
+            .into_iter()
+            .map(|(o, y)| Key { o, y })
+            .collect();
+        let rows = sqlx::query(PG_READ_BATCH)
+            .bind(json(numbers)?)
+            .bind(json(claims)?)
+            .bind(json(&keys)?)
+            .fetch_all(&mut **tx)
+            .await?;
+        let mut allowances = BTreeMap::new();
+        let mut existing: Vec<String> = Vec::new();
+        let mut quota_rows = 0_i64;
+        for r in &rows {
+            if sqlx::Row::try_get::<Option<String>, _>(r, 0)?.is_some() {
+                let a = allowance_state(r)?;
+                allowances.insert(a.number.clone(), a);
+            }
+            if let Some(list) = sqlx::Row::try_get::<Option<String>, _>(r, 9)? {
+                existing = serde_json::from_str(&list)
+                    .map_err(|e| StoreError::Invalid(format!("recorded numbers `{list}`: {e}")))?;
+            }
+            quota_rows = sqlx::Row::try_get(r, 10)?;
+        }
+        let existing = if existing.is_empty() {
+            HashMap::new()
+        } else {
+            let refs: Vec<&str> = existing.iter().map(String::as_str).collect();
+            self.declarations_in(tx, &refs).await?
+        };
+        let quotas = if quota_rows > 0 {
+            self.quotas_for_lines(tx, goods).await?
+        } else {
+            BTreeMap::new()
+        };
+        Ok(BatchRead {
+            existing,
+            allowances,
+            quotas,
+            head: None,
+        })
     }
 
     /// SQLite: the batch's declarations, lines, ledger draws, balance moves, audit entries and
@@ -916,6 +983,23 @@ const PG_BATCH_BEGIN: &str = "BEGIN; SET LOCAL enable_seqscan = off";
 const ALLOWANCES_SELECT: &str = "SELECT number, holder, line_code, granted_g, tolerance_ppm, used_g, valid_from_s, valid_until_s, scopes FROM allowances";
 /// [`ALLOWANCES_SELECT`] with a last column `'a'` (see [`Store::read_batch_sqlite`]).
 const ALLOWANCES_SELECT_A: &str = "SELECT number, holder, line_code, granted_g, tolerance_ppm, used_g, valid_from_s, valid_until_s, scopes, 'a' FROM allowances";
+
+/// PostgreSQL: a batch's reads as one statement. One row per claimed allowance (`$2`), locked in
+/// number order (none: one row of NULLs), each also carrying the JSON array of the numbers among
+/// `$1` already recorded (NULL if none) and the count of quotas for the origin/year pairs `$3`.
+/// Reading `quotas` here, before any write, is what orders a batch against a quota's creation
+/// (see `create_quota`).
+const PG_READ_BATCH: &str = "WITH x AS (\
+    SELECT CAST(json_agg(number) AS TEXT) AS existing FROM declarations \
+    WHERE number = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))\
+), q AS (\
+    SELECT COUNT(*) AS quotas FROM quotas \
+    WHERE (origin, year) IN (SELECT r.o, r.y FROM jsonb_to_recordset($3::jsonb) AS r(o TEXT, y BIGINT))\
+), a AS (\
+    SELECT number, holder, line_code, granted_g, tolerance_ppm, used_g, valid_from_s, valid_until_s, scopes FROM allowances \
+    WHERE number = ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb))) ORDER BY number FOR UPDATE\
+) SELECT a.number, a.holder, a.line_code, a.granted_g, a.tolerance_ppm, a.used_g, a.valid_from_s, a.valid_until_s, a.scopes, \
+    x.existing, CAST(q.quotas AS BIGINT) FROM x CROSS JOIN q LEFT JOIN a ON TRUE ORDER BY a.number";
 
 /// PostgreSQL: the stored declarations among the JSON array of numbers `$1`.
 fn pg_declarations_in() -> String {
@@ -1208,6 +1292,14 @@ mod tests {
             list,
         )
         .await;
+        let read = generic_plan(
+            store,
+            begin,
+            "text, text, text",
+            super::PG_READ_BATCH,
+            "'[\"A\"]', '[\"B\"]', '[{\"o\": \"US\", \"y\": 2025}]'",
+        )
+        .await;
         let write = generic_plan(
             store,
             begin,
@@ -1219,6 +1311,7 @@ mod tests {
         for (what, plan) in [
             ("declarations look-up", &declarations),
             ("allowances look-up", &allowances),
+            ("batch read", &read),
             ("batch write", &write),
         ] {
             assert!(

@@ -1,11 +1,13 @@
 //! Group commit for new declarations.
 //!
 //! Every [`Store::submit_declaration`] becomes a job on a writer's channel; a writer task takes
-//! whatever jobs are waiting (up to [`MAX_BATCH`]) and records them in ONE transaction with a
-//! handful of multi-row statements: look up the numbers, lock the claimed allowances, decide each
-//! declaration in arrival order against the balances as the earlier ones left them (in memory),
-//! insert declarations, lines, ledger entries and audit entries, move `used_g` under the same
-//! conditional update that refuses any overdraw, commit. Each job is answered only after the
+//! whatever jobs are waiting (up to [`MAX_BATCH`]) and records them in ONE transaction with two
+//! calls to the database between BEGIN and COMMIT: one read (look up the numbers, lock the
+//! claimed allowances, find the quotas), then, after deciding each declaration in arrival order
+//! against the balances as the earlier ones left them (in memory), one write (insert
+//! declarations, lines, ledger entries and audit entries, move `used_g` under the same
+//! conditional update that refuses any overdraw). Calls, not statements, are what costs under
+//! load: on SQLite each is a hand-over to the connection's thread, on PostgreSQL a round trip. Each job is answered only after the
 //! commit, so an acknowledged declaration is durable; one commit (one fsync) serves the batch.
 //!
 //! If anything in the batch fails at the database, the transaction is rolled back and every job
@@ -68,8 +70,9 @@ struct Inner {
 
 /// How many writer tasks a store runs on PostgreSQL unless `WAIVER_PG_WRITERS` (1 to
 /// [`MAX_POSTGRES_WRITERS`]) says otherwise: each uses its own connection, so one batch's round
-/// trips and commit overlap the next batch's work (see [`writer_for`]). SQLite has one writer
-/// (one connection).
+/// trips and commit overlap the next batch's work (see [`writer_for`]). More writers make
+/// smaller batches, each with the same fixed cost; with 64 clients two did best (1, 2, 3, 4
+/// measured, BENCHMARKS.md). SQLite has one writer (one connection).
 pub const POSTGRES_WRITERS: usize = 2;
 /// The most PostgreSQL writers `WAIVER_PG_WRITERS` may ask for (the pool has 16 connections).
 pub const MAX_POSTGRES_WRITERS: usize = 8;

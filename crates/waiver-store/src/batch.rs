@@ -149,7 +149,7 @@ impl StatsHandle {
 
 /// The longest a writer keeps its connection while jobs keep coming: on SQLite the pool has one
 /// connection, so this bounds how long a reader (or any other write) waits under load.
-const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(25);
+const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(5);
 
 async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, stats: StatsHandle) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);

@@ -243,7 +243,7 @@ pub(crate) fn chain(
 /// (migration 0015), which numbers, hashes and inserts them after the chain's head inside the
 /// caller's statement: the same entries [`append_many`] would write, one round trip fewer and the
 /// head held for less time.
-pub(crate) fn pg_pending_entries(changes: Vec<(Actor, Change<'_>)>) -> Result<String> {
+pub(crate) fn pg_pending_entries(changes: Vec<(Actor, Change<'_>)>, at_ms: i64) -> Result<String> {
     #[derive(Serialize)]
     struct Pending<'a> {
         at_ms: i64,
@@ -254,7 +254,6 @@ pub(crate) fn pg_pending_entries(changes: Vec<(Actor, Change<'_>)>) -> Result<St
         action: &'a str,
         diff: String,
     }
-    let at_ms = now_ms();
     let pending: Vec<Pending> = changes
         .into_iter()
         .map(|(actor, change)| Pending {
@@ -397,7 +396,7 @@ mod tests {
                 (actor, change)
             })
             .collect();
-        let entries = super::pg_pending_entries(changes).expect("entries as JSON");
+        let entries = super::pg_pending_entries(changes, crate::now_ms()).expect("entries as JSON");
         let mut tx = db.store.pool.begin().await.expect("a transaction");
         let n: i64 = sqlx::query_scalar("SELECT waiver_audit_append($1::jsonb, 0)")
             .bind(&entries)

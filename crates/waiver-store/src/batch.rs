@@ -358,9 +358,12 @@ impl Store {
             let now = now_ms();
             let moves = used_moves(&states, &start_used);
             let changes = audit_changes(jobs, &decided);
+            // Quotas first: on PostgreSQL the write statement takes the audit chain's head, which
+            // every writer queues for until this transaction commits.
+            self.write_quota_moves(&mut tx, &quota_moves, now).await?;
             match self.dialect() {
                 crate::Dialect::Postgres => {
-                    let audit = audit::pg_pending_entries(changes)?;
+                    let audit = audit::pg_pending_entries(changes, now)?;
                     self.write_batch_pg(&mut tx, jobs, &decided, &moves, &audit, now)
                         .await?
                 }
@@ -379,7 +382,6 @@ impl Store {
                     }
                 },
             }
-            self.write_quota_moves(&mut tx, &quota_moves, now).await?;
         }
         tx.commit().await?;
 
@@ -617,9 +619,18 @@ fn sorted_claims(jobs: &[Job]) -> Vec<&str> {
     claims
 }
 
-/// Whether every statement of [`Store::write_batch_sqlite`] stays within
-/// [`SQLITE_STATEMENT_PARAMS`].
+/// SQLite's limit on the terms of one compound SELECT (the balance moves' `UNION ALL`).
+const SQLITE_COMPOUND_TERMS: usize = 500;
+/// The most (origin, year) pairs the one-call read ORs together (SQLite's expression depth
+/// limit is 1,000).
+const SQLITE_QUOTA_KEYS: usize = 400;
+
+/// Whether every statement of [`Store::write_batch_sqlite`] stays within SQLite's limits:
+/// [`SQLITE_STATEMENT_PARAMS`] and [`SQLITE_COMPOUND_TERMS`].
 fn sqlite_write_fits(jobs: &[Job], decided: &[Decided], moves: usize) -> bool {
+    if moves > SQLITE_COMPOUND_TERMS {
+        return false;
+    }
     let lines: usize = decided.iter().map(|x| x.outcome.lines.len()).sum();
     let per_statement = [
         decided.len() * 8,
@@ -643,8 +654,7 @@ impl Store {
     /// of its origins and years, the audit chain's head) in ONE call to the connection's thread,
     /// as several statements whose rows are told apart by a last column naming the statement.
     /// Each call to that thread is a hand-over between threads, which under load cost more than
-    /// the statements. `None`, having read nothing, when a statement would have too many
-    /// parameters. The transaction is `BEGIN IMMEDIATE`, so nothing moves under what it reads.
+    /// the statements. `None`, having read nothing, when a statement would pass SQLite's limits. The transaction is `BEGIN IMMEDIATE`, so nothing moves under what it reads.
     async fn read_batch_sqlite(
         &self,
         tx: &mut Transaction<'_, Any>,
@@ -657,7 +667,9 @@ impl Store {
         )],
     ) -> Result<Option<BatchRead>> {
         let keys = crate::quotas::quota_keys(goods);
-        if numbers.len().max(claims.len()).max(keys.len() * 2) > SQLITE_STATEMENT_PARAMS {
+        if numbers.len().max(claims.len()) > SQLITE_STATEMENT_PARAMS
+            || keys.len() > SQLITE_QUOTA_KEYS
+        {
             return Ok(None);
         }
         let mut p = 0;
@@ -688,7 +700,7 @@ impl Store {
         }
         sql.push_str("SELECT seq, hash, 'h' FROM audit_head WHERE id = 1");
         let sql = self.sql_owned(sql);
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for n in numbers {
             q = q.bind(*n);
         }
@@ -891,7 +903,7 @@ impl Store {
             expected += entries.len() as u64 + 1;
         }
         let sql = self.sql_owned(sql);
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for x in decided {
             let d = &jobs[x.job].d;
             q = q
@@ -978,9 +990,10 @@ const PG_NUMBER_IN_JSON: &str = "= ANY(ARRAY(SELECT jsonb_array_elements_text($1
 /// plan is kept for the connection's life and never revised unless the table is analysed: one
 /// made while a table was still small scans it, and keeps scanning it as it grows (with
 /// autovacuum off, for ever: a batch took 2.7 ms instead of 0.3 ms to look its numbers up after
-/// 40,000 declarations). With sequential scans priced out, every plan the batch makes (its
-/// look-ups, its write, the foreign-key checks of its inserts) probes the indexes, which is right
-/// at every size for a batch of at most [`MAX_BATCH`] keys.
+/// 40,000 declarations). With sequential scans priced out, every plan made inside a batch (its
+/// look-ups, its write, the foreign-key checks of its inserts when first planned there) probes
+/// the indexes, which is right at every size for a batch of at most [`MAX_BATCH`] keys. (Plans
+/// are cached per connection and do not track the setting.)
 const PG_BATCH_BEGIN: &str = "BEGIN; SET LOCAL enable_seqscan = off";
 
 const ALLOWANCES_SELECT: &str = "SELECT number, holder, line_code, granted_g, tolerance_ppm, used_g, valid_from_s, valid_until_s, scopes FROM allowances";
@@ -1362,6 +1375,131 @@ mod tests {
         .expect("filler rows");
         drop(conn);
         assert_batch_plans_probe_indexes(&db.store, "BEGIN").await;
+        db.finish().await;
+    }
+
+    /// One batch of three declarations of 200 lines, each line drawing 1 kg from its own
+    /// allowance (600 in all) and each from the United States in a different year (600 quota
+    /// keys), recorded straight through
+    /// `record_batch`; true when the batch had to fall back.
+    async fn record_wide_batch(store: &crate::Store) -> bool {
+        use crate::declarations::{LineRecord, Outcome, Submitted};
+        use waiver_domain::{BjTime, Origin, TariffCode};
+        let valid = (BjTime(0), BjTime(i64::from(i32::MAX)));
+        let system = crate::audit::Actor::system();
+        store.seed_programmes(&system).await.expect("programmes");
+        store
+            .create_enterprise(
+                &system,
+                &crate::accounts::NewEnterprise {
+                    registration_code: waiver_domain::RegistrationCode::parse("3700HS0001")
+                        .expect("code"),
+                    name_en: "Huasheng (fictional)".into(),
+                    name_zh: String::new(),
+                    parent_group: None,
+                    is_association: false,
+                },
+            )
+            .await
+            .expect("enterprise");
+        for i in 0..600 {
+            crate::testing::seed_allowance(
+                store,
+                &format!("W{i:04}"),
+                "3700HS0001",
+                "12019010",
+                1_000_000,
+                0,
+                valid,
+                &["l301"],
+            )
+            .await
+            .expect("allowance");
+        }
+        let code = TariffCode::parse("12019010").expect("code");
+        let mut replies = Vec::new();
+        let mut jobs = Vec::new();
+        for j in 0..3 {
+            let claims: Vec<String> = (0..200).map(|l| format!("W{:04}", j * 200 + l)).collect();
+            let us = waiver_domain::CountryCode::parse("US").expect("US");
+            let goods = (0..200)
+                .map(|l| {
+                    let year_s = i64::from(j * 200 + l) * 366 * 86_400;
+                    (Origin::Country(us), code, BjTime(year_s))
+                })
+                .collect();
+            let lines: Vec<LineRecord> = claims
+                .iter()
+                .enumerate()
+                .map(|(l, a)| LineRecord {
+                    line_no: l as u32 + 1,
+                    code: "12019010".into(),
+                    origin: "US".into(),
+                    allowance: Some(a.clone()),
+                    covered_g: 1_000,
+                    uncovered_g: 0,
+                    base_duty_fen: 0,
+                    additional_duty_fen: 0,
+                    excluded_duty_fen: 0,
+                    vat_fen: 0,
+                    total_fen: 0,
+                    quota: None,
+                })
+                .collect();
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            replies.push(rx);
+            jobs.push(super::Job {
+                actor: crate::audit::Actor::system(),
+                d: NewDeclaration {
+                    number: format!("WIDE-{j}"),
+                    importer: "3700HS0001".into(),
+                    declared_at: BjTime(0),
+                    request: format!("{{\"n\":{j}}}"),
+                    claims,
+                    goods,
+                },
+                compute: Box::new(move |_| {
+                    Ok(Outcome {
+                        answer: "{}".into(),
+                        total_fen: 0,
+                        lines: lines.clone(),
+                    })
+                }),
+                reply,
+            });
+        }
+        let fallback = store.record_batch(jobs, &mut None).await;
+        for rx in replies {
+            let r = rx.await.expect("an answer");
+            assert!(matches!(r, Ok(Submitted::Created(_))), "{r:?}");
+        }
+        let drawn = store
+            .count_raw("SELECT COUNT(*) FROM allowances WHERE number LIKE 'W%' AND used_g = 1000")
+            .await
+            .expect("count");
+        assert_eq!(drawn, 600);
+        assert_eq!(store.verify_audit().await.expect("verify").first_bad, None);
+        fallback
+    }
+
+    /// Regression: SQLite's one-call write moved the balances in one `UNION ALL` of a term per
+    /// allowance, and SQLite refuses more than 500 terms: a batch drawing on more allowances failed
+    /// every time and fell back to one transaction per declaration. Such a batch (and, to stay
+    /// clear of SQLite's expression depth, one whose lines span more than 400 (origin, year)
+    /// pairs) now takes the statement-per-table path, which chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_a_batch_drawing_on_600_allowances_commits_without_falling_back() {
+        let db = crate::testing::sqlite().await;
+        assert!(!record_wide_batch(&db.store).await, "the batch fell back");
+        db.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_batch_drawing_on_600_allowances_commits_without_falling_back() {
+        let Some(db) = crate::testing::postgres().await else {
+            return;
+        };
+        assert!(!record_wide_batch(&db.store).await, "the batch fell back");
         db.finish().await;
     }
 

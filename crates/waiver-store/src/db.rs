@@ -99,6 +99,7 @@ impl Store {
             // One connection: SQLite has one writer, and a single connection makes every
             // transaction immediate in effect (no lock upgrades, no SQLITE_BUSY).
             Dialect::Sqlite => {
+                // A file connection cannot go stale: no ping before handing it out.
                 AnyPoolOptions::new()
                     .max_connections(1)
                     .test_before_acquire(false)
@@ -114,7 +115,6 @@ impl Store {
             Dialect::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?
             }

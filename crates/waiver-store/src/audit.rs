@@ -104,25 +104,18 @@ pub(crate) async fn append(
         entity_type: change.entity_type.to_owned(),
         entity_id: change.entity_id.to_owned(),
         action: change.action.to_owned(),
-        diff: serde_json::json!({ "before": change.before, "after": change.after }).to_string(),
+        diff: diff_text(&change),
         prev_hash,
         hash: String::new(),
     };
     entry.hash = entry.compute_hash();
-    sqlx::query(&store.sql(
-        "INSERT INTO audit_log (seq, at_ms, actor, on_behalf_of, entity_type, entity_id, action, diff, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    ))
-    .bind(entry.seq)
-    .bind(entry.at_ms)
-    .bind(&entry.actor)
-    .bind(&entry.on_behalf_of)
-    .bind(&entry.entity_type)
-    .bind(&entry.entity_id)
-    .bind(&entry.action)
-    .bind(&entry.diff)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
+    bind_entry(
+        sqlx::query(&store.sql(
+            "INSERT INTO audit_log (seq, at_ms, actor, on_behalf_of, entity_type, entity_id, action, diff, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )),
+        &entry,
+    )
     .execute(&mut **tx)
     .await?;
     sqlx::query(&store.sql("UPDATE audit_head SET hash = $1 WHERE id = 1"))
@@ -190,17 +183,7 @@ pub(crate) async fn append_many(
         let sql = store.sql_owned(sql);
         let mut q = sqlx::query(&sql);
         for e in chunk {
-            q = q
-                .bind(e.seq)
-                .bind(e.at_ms)
-                .bind(&e.actor)
-                .bind(&e.on_behalf_of)
-                .bind(&e.entity_type)
-                .bind(&e.entity_id)
-                .bind(&e.action)
-                .bind(&e.diff)
-                .bind(&e.prev_hash)
-                .bind(&e.hash);
+            q = bind_entry(q, e);
         }
         q.execute(&mut **tx).await?;
     }
@@ -209,6 +192,26 @@ pub(crate) async fn append_many(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The text an entry stores and hashes for a change: `{"before": …, "after": …}`.
+fn diff_text(change: &Change<'_>) -> String {
+    serde_json::json!({ "before": change.before, "after": change.after }).to_string()
+}
+
+/// Binds an entry's ten columns in `audit_log`'s order (seq, at_ms, actor, on_behalf_of,
+/// entity_type, entity_id, action, diff, prev_hash, hash).
+pub(crate) fn bind_entry<'q>(q: crate::AnyQuery<'q>, e: &'q AuditEntry) -> crate::AnyQuery<'q> {
+    q.bind(e.seq)
+        .bind(e.at_ms)
+        .bind(&e.actor)
+        .bind(&e.on_behalf_of)
+        .bind(&e.entity_type)
+        .bind(&e.entity_id)
+        .bind(&e.action)
+        .bind(&e.diff)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
 }
 
 /// The entries `changes` become when appended, in order, after the head `seq`/`prev_hash`.
@@ -228,7 +231,7 @@ pub(crate) fn chain(
             entity_type: change.entity_type.to_owned(),
             entity_id: change.entity_id.to_owned(),
             action: change.action.to_owned(),
-            diff: serde_json::json!({ "before": change.before, "after": change.after }).to_string(),
+            diff: diff_text(&change),
             prev_hash: std::mem::take(&mut prev_hash),
             hash: String::new(),
         };
@@ -263,7 +266,7 @@ pub(crate) fn pg_pending_entries(changes: Vec<(Actor, Change<'_>)>, at_ms: i64) 
             entity_type: change.entity_type,
             entity_id: change.entity_id,
             action: change.action,
-            diff: serde_json::json!({ "before": change.before, "after": change.after }).to_string(),
+            diff: diff_text(&change),
         })
         .collect();
     serde_json::to_string(&pending)

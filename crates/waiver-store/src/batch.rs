@@ -258,8 +258,7 @@ impl Store {
             Some(r) => (r.existing, r.allowances, r.quotas, r.head),
             None => (
                 self.declarations_in(&mut tx, &numbers).await?,
-                self.lock_allowances_many(&mut tx, jobs.iter().flat_map(|j| j.d.claims.iter()))
-                    .await?,
+                self.lock_allowances_many(&mut tx, &claims).await?,
                 self.quotas_for_lines(&mut tx, &goods).await?,
                 None,
             ),
@@ -424,33 +423,22 @@ impl Store {
         Ok(out)
     }
 
-    /// Locks every claimed allowance in one statement (number order, like the one-declaration
-    /// path, so writers never wait on each other in a cycle).
-    async fn lock_allowances_many<'a>(
+    /// SQLite, a batch too large for the one-call read: every claimed allowance, in number order
+    /// (the one connection is the lock; PostgreSQL locks them in [`PG_READ_BATCH`]).
+    async fn lock_allowances_many(
         &self,
         tx: &mut Transaction<'_, Any>,
-        numbers: impl Iterator<Item = &'a String>,
+        sorted: &[&str],
     ) -> Result<BTreeMap<String, AllowanceState>> {
-        let mut sorted: Vec<&String> = numbers.collect();
-        sorted.sort();
-        sorted.dedup();
         let mut out = BTreeMap::new();
         for chunk in sorted.chunks(500) {
-            let list = match self.dialect() {
-                crate::Dialect::Postgres => PG_NUMBER_IN_JSON.to_owned(),
-                crate::Dialect::Sqlite => format!("IN ({})", placeholders(chunk.len(), 1)),
-            };
             let sql = self.sql_owned(format!(
-                "{ALLOWANCES_SELECT} WHERE number {list} ORDER BY number{}",
-                self.for_update()
+                "{ALLOWANCES_SELECT} WHERE number IN ({}) ORDER BY number",
+                placeholders(chunk.len(), 1)
             ));
             let mut q = sqlx::query(&sql);
-            if self.dialect() == crate::Dialect::Postgres {
-                q = q.bind(json(chunk)?);
-            } else {
-                for n in chunk {
-                    q = q.bind(n.as_str());
-                }
+            for n in chunk {
+                q = q.bind(*n);
             }
             for r in q.fetch_all(&mut **tx).await? {
                 let s = allowance_state(&r)?;
@@ -474,16 +462,7 @@ impl Store {
             ));
             let mut q = sqlx::query(&sql);
             for x in chunk {
-                let d = &jobs[x.job].d;
-                q = q
-                    .bind(&d.number)
-                    .bind(&d.importer)
-                    .bind(d.declared_at.0)
-                    .bind(crate::stored_json::encode(&d.request))
-                    .bind(crate::stored_json::encode(&x.outcome.answer))
-                    .bind(x.outcome.total_fen)
-                    .bind(now)
-                    .bind(now);
+                q = bind_declaration(q, &jobs[x.job].d, &x.outcome, now);
             }
             q.execute(&mut **tx).await?;
         }
@@ -520,19 +499,7 @@ impl Store {
             ));
             let mut q = sqlx::query(&sql);
             for (n, l) in chunk {
-                q = q
-                    .bind(*n)
-                    .bind(i64::from(l.line_no))
-                    .bind(&l.code)
-                    .bind(&l.origin)
-                    .bind(&l.allowance)
-                    .bind(l.covered_g)
-                    .bind(l.uncovered_g)
-                    .bind(l.base_duty_fen)
-                    .bind(l.additional_duty_fen)
-                    .bind(l.excluded_duty_fen)
-                    .bind(l.vat_fen)
-                    .bind(l.total_fen);
+                q = bind_line(q, n, l);
             }
             q.execute(&mut **tx).await?;
         }
@@ -905,31 +872,10 @@ impl Store {
         let sql = self.sql_owned(sql);
         let mut q = sqlx::query(&sql).persistent(false);
         for x in decided {
-            let d = &jobs[x.job].d;
-            q = q
-                .bind(&d.number)
-                .bind(&d.importer)
-                .bind(d.declared_at.0)
-                .bind(crate::stored_json::encode(&d.request))
-                .bind(crate::stored_json::encode(&x.outcome.answer))
-                .bind(x.outcome.total_fen)
-                .bind(now)
-                .bind(now);
+            q = bind_declaration(q, &jobs[x.job].d, &x.outcome, now);
         }
         for (n, l) in &lines {
-            q = q
-                .bind(*n)
-                .bind(i64::from(l.line_no))
-                .bind(&l.code)
-                .bind(&l.origin)
-                .bind(&l.allowance)
-                .bind(l.covered_g)
-                .bind(l.uncovered_g)
-                .bind(l.base_duty_fen)
-                .bind(l.additional_duty_fen)
-                .bind(l.excluded_duty_fen)
-                .bind(l.vat_fen)
-                .bind(l.total_fen);
+            q = bind_line(q, n, l);
         }
         for (a, g, c) in &draws {
             q = q.bind(*a).bind(*g).bind(c.as_str()).bind(now);
@@ -938,17 +884,7 @@ impl Store {
             q = q.bind(*n).bind(*d);
         }
         for e in &entries {
-            q = q
-                .bind(e.seq)
-                .bind(e.at_ms)
-                .bind(&e.actor)
-                .bind(&e.on_behalf_of)
-                .bind(&e.entity_type)
-                .bind(&e.entity_id)
-                .bind(&e.action)
-                .bind(&e.diff)
-                .bind(&e.prev_hash)
-                .bind(&e.hash);
+            q = audit::bind_entry(q, e);
         }
         if let Some(last) = entries.last() {
             q = q.bind(last.seq).bind(&last.hash).bind(head.0);
@@ -961,6 +897,40 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Binds a new declaration's eight values in the order of the batch's insert: number,
+/// importer, declared_at_s, request, answer (both `stored_json`), total_fen, created and updated.
+fn bind_declaration<'q>(
+    q: crate::AnyQuery<'q>,
+    d: &'q NewDeclaration,
+    outcome: &'q Outcome,
+    now: i64,
+) -> crate::AnyQuery<'q> {
+    q.bind(&d.number)
+        .bind(&d.importer)
+        .bind(d.declared_at.0)
+        .bind(crate::stored_json::encode(&d.request))
+        .bind(crate::stored_json::encode(&outcome.answer))
+        .bind(outcome.total_fen)
+        .bind(now)
+        .bind(now)
+}
+
+/// Binds a line's twelve `declaration_lines` columns, its declaration's number first.
+fn bind_line<'q>(q: crate::AnyQuery<'q>, n: &'q str, l: &'q LineRecord) -> crate::AnyQuery<'q> {
+    q.bind(n)
+        .bind(i64::from(l.line_no))
+        .bind(&l.code)
+        .bind(&l.origin)
+        .bind(&l.allowance)
+        .bind(l.covered_g)
+        .bind(l.uncovered_g)
+        .bind(l.base_duty_fen)
+        .bind(l.additional_duty_fen)
+        .bind(l.excluded_duty_fen)
+        .bind(l.vat_fen)
+        .bind(l.total_fen)
 }
 
 /// Which of `writers` writers records `d`: chosen by its first claimed allowance (in number
@@ -1296,18 +1266,6 @@ mod tests {
         let list = "'[\"A\", \"B\"]'";
         let declarations =
             generic_plan(store, begin, "text", &super::pg_declarations_in(), list).await;
-        let allowances = generic_plan(
-            store,
-            begin,
-            "text",
-            &format!(
-                "{} WHERE number {} ORDER BY number FOR UPDATE",
-                super::ALLOWANCES_SELECT,
-                super::PG_NUMBER_IN_JSON
-            ),
-            list,
-        )
-        .await;
         let read = generic_plan(
             store,
             begin,
@@ -1326,7 +1284,6 @@ mod tests {
         .await;
         for (what, plan) in [
             ("declarations look-up", &declarations),
-            ("allowances look-up", &allowances),
             ("batch read", &read),
             ("batch write", &write),
         ] {

@@ -37,6 +37,9 @@ pub use sessions::Attachment;
 
 use thiserror::Error;
 
+/// A statement being bound through sqlx's `Any` driver (the shared row binders take and return it).
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// Storage errors. `Conflict` and `NotFound` carry what the caller needs for a clear message.
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -47,6 +47,27 @@ pub struct User {
     pub affiliation: Option<String>,
 }
 
+/// An API token as an administrator sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub username: String,
+    pub label: String,
+    pub created_at_ms: i64,
+    /// When it was revoked; `None` while it works.
+    pub revoked_at_ms: Option<i64>,
+}
+
+fn token_from_row(row: &sqlx::any::AnyRow) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: row.try_get(0)?,
+        username: row.try_get(1)?,
+        label: row.try_get(2)?,
+        created_at_ms: row.try_get(3)?,
+        revoked_at_ms: row.try_get(4)?,
+    })
+}
+
 #[derive(Clone, Debug)]
 pub struct NewUser {
     pub username: Username,
@@ -391,6 +412,143 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(token)
+    }
+
+    /// API tokens, oldest first, of one user or of everyone (never the tokens themselves: only
+    /// their hashes are stored).
+    pub async fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>> {
+        const SELECT: &str = "SELECT t.id, u.username, t.label, t.created_at_ms, t.revoked_at_ms FROM api_tokens t JOIN users u ON u.id = t.user_id";
+        let rows = match username {
+            Some(name) => {
+                sqlx::query(
+                    &self.sql_owned(format!("{SELECT} WHERE u.username = $1 ORDER BY t.id")),
+                )
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&self.sql_owned(format!("{SELECT} ORDER BY t.id")))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// Revokes an API token by its id (see [`Store::tokens`]). It stops working at once in this
+    /// process; another process serving the same database trusts a token it has just seen for at
+    /// most [`crate::db::TOKEN_CACHE_TTL`].
+    pub async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<TokenInfo> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&self.sql(
+            "SELECT t.id, u.username, t.label, t.created_at_ms, t.revoked_at_ms FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "no API token with id {id}; `waiver token list` shows the ids"
+            ))
+        })?;
+        let token = token_from_row(&row)?;
+        if let Some(at) = token.revoked_at_ms {
+            return Err(StoreError::Rejected {
+                code: "token_revoked",
+                message: format!(
+                    "API token {id} ({}) was already revoked at {} (Beijing time); nothing to do",
+                    token.label,
+                    waiver_domain::time::BjTime(at.div_euclid(1000) + 8 * 3600)
+                ),
+            });
+        }
+        let at = now_ms();
+        let done = sqlx::query(&self.sql(
+            "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
+        ))
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "API token {id} was revoked by someone else meanwhile"
+            )));
+        }
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "user",
+                entity_id: &token.username,
+                action: "revoke_token",
+                before: serde_json::json!({ "token": id, "label": token.label }),
+                after: serde_json::json!({ "token": id, "revoked_at_ms": at }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.cache.forget_tokens();
+        Ok(TokenInfo {
+            revoked_at_ms: Some(at),
+            ..token
+        })
+    }
+
+    /// Disables or re-enables a user. A disabled user cannot sign in, and their sessions and API
+    /// tokens stop working (sessions are ended; tokens are kept, and work again once enabled).
+    /// Returns whether anything changed: setting the state a user already has is not an error.
+    pub async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        username: &str,
+        disabled: bool,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&self.sql("SELECT id, disabled FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "no user {username:?}; check the spelling (user names are case-sensitive)"
+                ))
+            })?;
+        let id: i64 = row.try_get(0)?;
+        let was: i64 = row.try_get(1)?;
+        let now = i64::from(disabled);
+        if was == now {
+            return Ok(false);
+        }
+        sqlx::query(&self.sql("UPDATE users SET disabled = $1 WHERE id = $2"))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if disabled {
+            sqlx::query(&self.sql("DELETE FROM sessions WHERE user_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit::append(
+            self,
+            &mut tx,
+            actor,
+            Change {
+                entity_type: "user",
+                entity_id: username,
+                action: if disabled { "disable" } else { "enable" },
+                before: serde_json::json!({ "disabled": was == 1 }),
+                after: serde_json::json!({ "disabled": disabled }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.cache.forget_tokens();
+        Ok(true)
     }
 
     /// The user a bearer token belongs to, if it exists and is not revoked.

@@ -58,6 +58,13 @@ impl Cache {
         }
     }
 
+    /// Forgets every remembered token (after a revocation or a user's change of state).
+    pub(crate) fn forget_tokens(&self) {
+        if let Ok(mut map) = self.tokens.lock() {
+            map.clear();
+        }
+    }
+
     pub(crate) fn exclusions_changed(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

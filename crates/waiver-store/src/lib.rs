@@ -25,7 +25,7 @@ pub mod sessions;
 mod stored_json;
 pub mod testing;
 
-pub use accounts::{Enterprise, NewEnterprise, NewUser, User};
+pub use accounts::{Enterprise, NewEnterprise, NewUser, TokenInfo, User};
 pub use applications::{Application, Scope};
 pub use audit::{Actor, AuditEntry, AuditReport};
 pub use batch::BatchStats;

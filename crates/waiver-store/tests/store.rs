@@ -144,6 +144,116 @@ both!(
     }
 );
 
+both!(
+    a_revoked_token_and_a_disabled_user_stop_working_at_once,
+    |store: Store| async move {
+        let customs = NewUser {
+            username: Username::parse("customs.qingdao").unwrap(),
+            display_name: "Qingdao Customs clearance system".into(),
+            role: Role::Customs,
+            enterprise: None,
+            affiliation: None,
+        };
+        store
+            .create_user(&Actor::system(), &customs, "correct horse battery")
+            .await
+            .unwrap();
+        let admin = Actor::user("admin");
+        let first = store
+            .create_token(&admin, "customs.qingdao", "clearance system")
+            .await
+            .unwrap();
+        let second = store
+            .create_token(&admin, "customs.qingdao", "backup")
+            .await
+            .unwrap();
+        // Both resolve, so both are now remembered by the token cache.
+        assert!(store.user_by_token(&first).await.unwrap().is_some());
+        assert!(store.user_by_token(&second).await.unwrap().is_some());
+
+        let listed = store.tokens(Some("customs.qingdao")).await.unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|t| (t.label.as_str(), t.revoked_at_ms))
+                .collect::<Vec<_>>(),
+            [("clearance system", None), ("backup", None)]
+        );
+        assert_eq!(store.tokens(None).await.unwrap(), listed);
+        assert!(store.tokens(Some("nobody")).await.unwrap().is_empty());
+
+        // Revoking the first: it stops at once (not after the cache's time), the second works.
+        let revoked = store.revoke_token(&admin, listed[0].id).await.unwrap();
+        assert!(revoked.revoked_at_ms.is_some());
+        assert_eq!(store.user_by_token(&first).await.unwrap(), None);
+        assert!(store.user_by_token(&second).await.unwrap().is_some());
+        assert_eq!(store.tokens(None).await.unwrap()[0], revoked);
+        // Twice is refused with a stable code; an unknown id says how to find the ids.
+        match store.revoke_token(&admin, listed[0].id).await {
+            Err(StoreError::Rejected { code, .. }) => assert_eq!(code, "token_revoked"),
+            other => panic!("expected token_revoked, got {other:?}"),
+        }
+        match store.revoke_token(&admin, 999_999).await {
+            Err(StoreError::NotFound(m)) => assert!(m.contains("waiver token list"), "{m}"),
+            other => panic!("expected not found, got {other:?}"),
+        }
+
+        // Disabling the user: no sign-in, no session, no token; enabling restores the token
+        // (the session was ended).
+        let user = store.user("customs.qingdao").await.unwrap().unwrap();
+        let session = store.create_session(&user, 3_600_000).await.unwrap();
+        assert!(store.user_by_session(&session).await.unwrap().is_some());
+        assert!(store
+            .set_user_disabled(&admin, "customs.qingdao", true)
+            .await
+            .unwrap());
+        assert_eq!(store.user_by_token(&second).await.unwrap(), None);
+        assert_eq!(store.user_by_session(&session).await.unwrap(), None);
+        assert_eq!(
+            store
+                .authenticate("customs.qingdao", "correct horse battery")
+                .await
+                .unwrap(),
+            None
+        );
+        // Setting the state it already has changes nothing and is not an error.
+        assert!(!store
+            .set_user_disabled(&admin, "customs.qingdao", true)
+            .await
+            .unwrap());
+        assert!(store
+            .set_user_disabled(&admin, "customs.qingdao", false)
+            .await
+            .unwrap());
+        assert!(store.user_by_token(&second).await.unwrap().is_some());
+        assert_eq!(store.user_by_token(&first).await.unwrap(), None);
+        assert_eq!(store.user_by_session(&session).await.unwrap(), None);
+        assert!(matches!(
+            store.set_user_disabled(&admin, "nobody", true).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        // Each change is in the user's audit trail, by whom it was made.
+        let trail = store.audit_trail("user", "customs.qingdao").await.unwrap();
+        let actions: Vec<_> = trail
+            .iter()
+            .map(|e| (e.action.as_str(), e.actor.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("create", "system"),
+                ("create_token", "admin"),
+                ("create_token", "admin"),
+                ("revoke_token", "admin"),
+                ("disable", "admin"),
+                ("enable", "admin"),
+            ]
+        );
+        assert!(store.verify_audit().await.unwrap().first_bad.is_none());
+    }
+);
+
 both!(associations_have_members, |store: Store| async move {
     crusher(&store, "3700ABC001").await;
     crusher(&store, "3700ABC002").await;

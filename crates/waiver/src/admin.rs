@@ -36,6 +36,10 @@ pub enum UserCommand {
         #[arg(long)]
         affiliation: Option<String>,
     },
+    /// Disable a user: no sign-in, their sessions end and their API tokens stop working.
+    Disable { username: String },
+    /// Enable a disabled user again (their API tokens work again; sessions do not come back).
+    Enable { username: String },
 }
 
 #[derive(Subcommand)]
@@ -66,6 +70,17 @@ pub enum TokenCommand {
         #[arg(long, default_value = "api")]
         label: String,
     },
+    /// List API tokens (id, user, label, when created and revoked; never the token itself).
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API token by its id (from `waiver token list`); it stops working at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -103,13 +118,17 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 pub async fn user(db: DbArgs, cmd: UserCommand) -> anyhow::Result<ExitCode> {
-    let UserCommand::Add {
-        username,
-        role,
-        name,
-        enterprise,
-        affiliation,
-    } = cmd;
+    let (username, role, name, enterprise, affiliation) = match cmd {
+        UserCommand::Add {
+            username,
+            role,
+            name,
+            enterprise,
+            affiliation,
+        } => (username, role, name, enterprise, affiliation),
+        UserCommand::Disable { username } => return set_disabled(db, &username, true).await,
+        UserCommand::Enable { username } => return set_disabled(db, &username, false).await,
+    };
     let new = NewUser {
         username: Username::parse(&username)?,
         display_name: name,
@@ -158,14 +177,98 @@ pub async fn enterprise(db: DbArgs, cmd: EnterpriseCommand) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn token(db: DbArgs, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Create { username, label } = cmd;
+async fn set_disabled(db: DbArgs, username: &str, disabled: bool) -> anyhow::Result<ExitCode> {
     let store = open(&db).await?;
-    let token = store
-        .create_token(&Actor::user("cli"), &username, &label)
+    let changed = store
+        .set_user_disabled(&Actor::user("cli"), username, disabled)
         .await?;
-    println!("{token}");
+    let state = if disabled { "disabled" } else { "enabled" };
+    if changed {
+        println!("{username} is now {state}");
+    } else {
+        println!("{username} was already {state}; nothing changed");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+pub async fn token(db: DbArgs, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
+    let store = open(&db).await?;
+    match cmd {
+        TokenCommand::Create { username, label } => {
+            let token = store
+                .create_token(&Actor::user("cli"), &username, &label)
+                .await?;
+            println!("{token}");
+        }
+        TokenCommand::List { user, json } => {
+            let tokens = store.tokens(user.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else {
+                print!("{}", token_table(&tokens));
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let t = store.revoke_token(&Actor::user("cli"), id).await?;
+            println!("revoked token {} ({}) of {}", t.id, t.label, t.username);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Milliseconds since the epoch as Beijing time, to the minute.
+fn beijing(ms: i64) -> String {
+    let t = waiver_domain::time::BjTime(ms.div_euclid(1000) + 8 * 3600);
+    let (y, mo, d, h, mi, _) = t.civil();
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}")
+}
+
+fn token_table(tokens: &[waiver_store::TokenInfo]) -> String {
+    let rows: Vec<[String; 5]> = tokens
+        .iter()
+        .map(|t| {
+            [
+                t.id.to_string(),
+                t.username.clone(),
+                t.label.clone(),
+                beijing(t.created_at_ms),
+                t.revoked_at_ms.map_or_else(|| "-".into(), beijing),
+            ]
+        })
+        .collect();
+    let head = [
+        "id",
+        "user",
+        "label",
+        "created (Beijing)",
+        "revoked (Beijing)",
+    ];
+    let mut width = head.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(width).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(head);
+    for r in &rows {
+        out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+    }
+    if rows.is_empty() {
+        out.push_str("(no tokens)\n");
+    }
+    out
 }
 
 pub async fn audit(db: DbArgs, cmd: AuditCommand) -> anyhow::Result<ExitCode> {

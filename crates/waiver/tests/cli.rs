@@ -412,6 +412,94 @@ fn migrate_user_token_and_audit_verify_on_a_sqlite_file() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("username `x`"));
 }
 
+#[test]
+fn token_list_revoke_and_user_disable_enable_on_a_sqlite_file() {
+    let d = tmp();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_waiver"))
+            .args(args)
+            .args(["--database", "w.db"])
+            .env("WAIVER_PASSWORD", "correct horse battery")
+            .current_dir(d.path())
+            .output()
+            .unwrap()
+    };
+    let out = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let o = run(&[
+        "user",
+        "add",
+        "customs.qingdao",
+        "--role",
+        "customs",
+        "--name",
+        "Qingdao",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for label in ["clearance system", "backup"] {
+        assert!(
+            run(&["token", "create", "customs.qingdao", "--label", label])
+                .status
+                .success()
+        );
+    }
+    let o = run(&["token", "list"]);
+    let table = out(&o);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("id  user") && lines[0].contains("revoked (Beijing)"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with("1   customs.qingdao  clearance system  20"),
+        "{table}"
+    );
+    assert!(
+        lines[1].ends_with('-') && lines[2].contains("backup"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("wvr_"),
+        "the token itself is never shown: {table}"
+    );
+
+    let o = run(&["token", "revoke", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        out(&o).trim(),
+        "revoked token 1 (clearance system) of customs.qingdao"
+    );
+    let o = run(&["token", "list", "--user", "customs.qingdao", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(listed[0]["revoked_at_ms"].as_i64().unwrap() > 0, "{listed}");
+    assert!(listed[1]["revoked_at_ms"].is_null(), "{listed}");
+    let o = run(&["token", "revoke", "1"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already revoked"));
+    let o = run(&["token", "revoke", "9"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("waiver token list"));
+    assert_eq!(
+        out(&run(&["token", "list", "--user", "nobody"]))
+            .lines()
+            .nth(1),
+        Some("(no tokens)")
+    );
+
+    assert_eq!(
+        out(&run(&["user", "disable", "customs.qingdao"])).trim(),
+        "customs.qingdao is now disabled"
+    );
+    assert!(out(&run(&["user", "disable", "customs.qingdao"])).contains("already disabled"));
+    assert_eq!(
+        out(&run(&["user", "enable", "customs.qingdao"])).trim(),
+        "customs.qingdao is now enabled"
+    );
+    let o = run(&["user", "disable", "nobody"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no user \"nobody\""));
+    // create, 2 tokens, a revocation, a disable and an enable.
+    assert!(out(&run(&["audit", "verify"])).contains("intact: 6 entries"));
+}
+
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();

@@ -58,6 +58,8 @@ pub struct TokenInfo {
     pub revoked_at_ms: Option<i64>,
 }
 
+const TOKEN_SELECT: &str = "SELECT t.id, u.username, t.label, t.created_at_ms, t.revoked_at_ms FROM api_tokens t JOIN users u ON u.id = t.user_id";
+
 fn token_from_row(row: &sqlx::any::AnyRow) -> Result<TokenInfo> {
     Ok(TokenInfo {
         id: row.try_get(0)?,
@@ -81,6 +83,11 @@ fn check_name(field: &str, v: &str) -> Result<()> {
     if v.trim().is_empty() || v.chars().count() > MAX_NAME_CHARS {
         return Err(StoreError::Invalid(format!(
             "{field} must be 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "{field} {v:?} contains a control character (a line break or tab?); use plain text on one line"
         )));
     }
     Ok(())
@@ -382,10 +389,14 @@ impl Store {
     /// Creates an API token for a user and returns it; only its SHA-256 is stored.
     pub async fn create_token(&self, actor: &Actor, username: &str, label: &str) -> Result<String> {
         check_name("label", label)?;
-        let user = self
-            .user(username)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("no user {username}")))?;
+        let Some(user) = self.user(username).await? else {
+            // Say why: no such user, or a disabled one.
+            self.user_state(username).await?;
+            return Err(StoreError::Rejected {
+                code: "user_disabled",
+                message: format!("user {username} is disabled; enable it first with `waiver user enable {username}`"),
+            });
+        };
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = format!("wvr_{}", hex::encode(bytes));
@@ -417,18 +428,18 @@ impl Store {
     /// API tokens, oldest first, of one user or of everyone (never the tokens themselves: only
     /// their hashes are stored).
     pub async fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>> {
-        const SELECT: &str = "SELECT t.id, u.username, t.label, t.created_at_ms, t.revoked_at_ms FROM api_tokens t JOIN users u ON u.id = t.user_id";
         let rows = match username {
             Some(name) => {
-                sqlx::query(
-                    &self.sql_owned(format!("{SELECT} WHERE u.username = $1 ORDER BY t.id")),
-                )
+                self.user_state(name).await?;
+                sqlx::query(&self.sql_owned(format!(
+                    "{TOKEN_SELECT} WHERE u.username = $1 ORDER BY t.id"
+                )))
                 .bind(name)
                 .fetch_all(&self.pool)
                 .await?
             }
             None => {
-                sqlx::query(&self.sql_owned(format!("{SELECT} ORDER BY t.id")))
+                sqlx::query(&self.sql_owned(format!("{TOKEN_SELECT} ORDER BY t.id")))
                     .fetch_all(&self.pool)
                     .await?
             }
@@ -436,45 +447,57 @@ impl Store {
         rows.iter().map(token_from_row).collect()
     }
 
+    /// A user's id and whether they are disabled; NotFound names the user.
+    async fn user_state(&self, username: &str) -> Result<(i64, bool)> {
+        let row = sqlx::query(&self.sql("SELECT id, disabled FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "no user {username:?}; check the spelling (user names are case-sensitive)"
+                ))
+            })?;
+        Ok((row.try_get(0)?, row.try_get::<i64, _>(1)? == 1))
+    }
+
     /// Revokes an API token by its id (see [`Store::tokens`]). It stops working at once in this
-    /// process; another process serving the same database trusts a token it has just seen for at
-    /// most [`crate::db::TOKEN_CACHE_TTL`].
+    /// process; another process serving the same database (a server, when the CLI revokes)
+    /// trusts a token it has just seen for at most [`crate::db::TOKEN_CACHE_TTL`].
     pub async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<TokenInfo> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&self.sql(
-            "SELECT t.id, u.username, t.label, t.created_at_ms, t.revoked_at_ms FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "no API token with id {id}; `waiver token list` shows the ids"
-            ))
-        })?;
-        let token = token_from_row(&row)?;
-        if let Some(at) = token.revoked_at_ms {
-            return Err(StoreError::Rejected {
-                code: "token_revoked",
-                message: format!(
-                    "API token {id} ({}) was already revoked at {} (Beijing time); nothing to do",
-                    token.label,
-                    waiver_domain::time::BjTime(at.div_euclid(1000) + 8 * 3600)
-                ),
-            });
-        }
         let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        // The write comes first: of two revocations one wins, and on SQLite the transaction
+        // takes the write lock before it reads (no stale snapshot to upgrade).
         let done = sqlx::query(&self.sql(
             "UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
         ))
         .bind(at)
         .bind(id)
         .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Conflict(format!(
-                "API token {id} was revoked by someone else meanwhile"
-            )));
+        .await?
+        .rows_affected();
+        let token = sqlx::query(&self.sql_owned(format!("{TOKEN_SELECT} WHERE t.id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| token_from_row(&r))
+            .transpose()?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "no API token with id {id}; `waiver token list` shows the ids"
+                ))
+            })?;
+        if done != 1 {
+            let when = token.revoked_at_ms.unwrap_or(at);
+            return Err(StoreError::Rejected {
+                code: "token_revoked",
+                message: format!(
+                    "API token {id} ({}) was already revoked at {} (Beijing time); nothing to do",
+                    token.label,
+                    waiver_domain::time::BjTime(when.div_euclid(1000) + 8 * 3600)
+                ),
+            });
         }
         audit::append(
             self,
@@ -491,10 +514,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.cache.forget_tokens();
-        Ok(TokenInfo {
-            revoked_at_ms: Some(at),
-            ..token
-        })
+        Ok(token)
     }
 
     /// Disables or re-enables a user. A disabled user cannot sign in, and their sessions and API
@@ -506,32 +526,30 @@ impl Store {
         username: &str,
         disabled: bool,
     ) -> Result<bool> {
+        let state = i64::from(disabled);
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&self.sql("SELECT id, disabled FROM users WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "no user {username:?}; check the spelling (user names are case-sensitive)"
-                ))
-            })?;
-        let id: i64 = row.try_get(0)?;
-        let was: i64 = row.try_get(1)?;
-        let now = i64::from(disabled);
-        if was == now {
+        // The write comes first and only changes a user in the other state: of two concurrent
+        // calls one changes it (and writes the audit entry), the other finds nothing to do.
+        let done = sqlx::query(
+            &self.sql("UPDATE users SET disabled = $1 WHERE username = $2 AND disabled <> $1"),
+        )
+        .bind(state)
+        .bind(username)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            tx.rollback().await?;
+            self.user_state(username).await?;
             return Ok(false);
         }
-        sqlx::query(&self.sql("UPDATE users SET disabled = $1 WHERE id = $2"))
-            .bind(now)
-            .bind(id)
+        if disabled {
+            sqlx::query(&self.sql(
+                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+            ))
+            .bind(username)
             .execute(&mut *tx)
             .await?;
-        if disabled {
-            sqlx::query(&self.sql("DELETE FROM sessions WHERE user_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
         }
         audit::append(
             self,
@@ -541,7 +559,7 @@ impl Store {
                 entity_type: "user",
                 entity_id: username,
                 action: if disabled { "disable" } else { "enable" },
-                before: serde_json::json!({ "disabled": was == 1 }),
+                before: serde_json::json!({ "disabled": !disabled }),
                 after: serde_json::json!({ "disabled": disabled }),
             },
         )
@@ -557,9 +575,10 @@ impl Store {
     /// database stops working within that time.
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
         let digest = token_digest(token);
-        if let Some(u) = self.cache.token(&digest) {
-            return Ok(Some(u));
-        }
+        let generation = match self.cache.token(&digest) {
+            Ok(u) => return Ok(Some(u)),
+            Err(generation) => generation,
+        };
         let sql = format!("{USER_SELECT} JOIN api_tokens t ON t.user_id = u.id WHERE t.token_sha256 = $1 AND t.revoked_at_ms IS NULL AND u.disabled = 0");
         let row = sqlx::query(&self.sql_owned(sql))
             .bind(&digest)
@@ -567,7 +586,7 @@ impl Store {
             .await?;
         let user = row.map(|r| user_from_row(&r).map(|(u, _)| u)).transpose()?;
         if let Some(u) = &user {
-            self.cache.remember_token(digest, u.clone());
+            self.cache.remember_token(digest, u.clone(), generation);
         }
         Ok(user)
     }

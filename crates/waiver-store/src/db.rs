@@ -34,7 +34,15 @@ pub(crate) struct Cache {
     generation: std::sync::atomic::AtomicU64,
     exclusions: std::sync::Mutex<Option<(u64, std::sync::Arc<Vec<crate::ProductExclusion>>)>>,
     /// Known API tokens (by digest) and their users, with when they were read.
-    tokens: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, crate::User)>>,
+    tokens: std::sync::Mutex<TokenCache>,
+}
+
+/// The remembered tokens and how many times they were forgotten (so that a read which began
+/// before a revocation cannot put its now stale answer back).
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    generation: u64,
+    known: std::collections::HashMap<String, (std::time::Instant, crate::User)>,
 }
 
 /// How long a known API token is trusted without reading the database again.
@@ -43,25 +51,39 @@ pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(
 const TOKEN_CACHE_MAX: usize = 10_000;
 
 impl Cache {
-    pub(crate) fn token(&self, digest: &str) -> Option<crate::User> {
-        let map = self.tokens.lock().ok()?;
-        let (at, user) = map.get(digest)?;
-        (at.elapsed() < TOKEN_CACHE_TTL).then(|| user.clone())
+    /// The user of a remembered token, or else the generation to pass to
+    /// [`Cache::remember_token`] after reading the database.
+    pub(crate) fn token(&self, digest: &str) -> Result<crate::User, u64> {
+        let Ok(cache) = self.tokens.lock() else {
+            return Err(u64::MAX);
+        };
+        match cache.known.get(digest) {
+            Some((at, user)) if at.elapsed() < TOKEN_CACHE_TTL => Ok(user.clone()),
+            _ => Err(cache.generation),
+        }
     }
 
-    pub(crate) fn remember_token(&self, digest: String, user: crate::User) {
-        if let Ok(mut map) = self.tokens.lock() {
-            if map.len() >= TOKEN_CACHE_MAX {
-                map.clear();
+    /// Remembers a token read from the database, unless tokens were forgotten since the read
+    /// began (`generation` from [`Cache::token`]).
+    pub(crate) fn remember_token(&self, digest: String, user: crate::User, generation: u64) {
+        if let Ok(mut cache) = self.tokens.lock() {
+            if cache.generation != generation {
+                return;
             }
-            map.insert(digest, (std::time::Instant::now(), user));
+            if cache.known.len() >= TOKEN_CACHE_MAX {
+                cache.known.clear();
+            }
+            cache
+                .known
+                .insert(digest, (std::time::Instant::now(), user));
         }
     }
 
     /// Forgets every remembered token (after a revocation or a user's change of state).
     pub(crate) fn forget_tokens(&self) {
-        if let Ok(mut map) = self.tokens.lock() {
-            map.clear();
+        if let Ok(mut cache) = self.tokens.lock() {
+            cache.generation += 1;
+            cache.known.clear();
         }
     }
 
@@ -254,6 +276,32 @@ fn sqlite_placeholders(q: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::sqlite_placeholders;
+
+    #[test]
+    fn a_token_read_before_a_revocation_is_not_remembered_after_it() {
+        let cache = super::Cache::default();
+        let user = crate::User {
+            id: 1,
+            username: "customs.qingdao".into(),
+            display_name: "Qingdao".into(),
+            role: waiver_domain::accounts::Role::Customs,
+            enterprise: None,
+            affiliation: None,
+        };
+        // A read starts (nothing remembered), a revocation commits and forgets, the read ends.
+        let Err(generation) = cache.token("d") else {
+            panic!("nothing is remembered yet")
+        };
+        cache.forget_tokens();
+        cache.remember_token("d".into(), user.clone(), generation);
+        assert!(cache.token("d").is_err(), "a stale answer was remembered");
+        // A read that starts after the revocation is remembered.
+        let Err(generation) = cache.token("d") else {
+            panic!("nothing is remembered yet")
+        };
+        cache.remember_token("d".into(), user.clone(), generation);
+        assert_eq!(cache.token("d"), Ok(user));
+    }
 
     #[test]
     fn sequential_placeholders_become_bare_and_others_keep_their_numbers() {

@@ -37,13 +37,21 @@ impl Store {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
         let now = now_ms();
-        sqlx::query(&self.sql("INSERT INTO sessions (token_sha256, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)"))
+        // Only for a user not disabled meanwhile: a sign-in checked just before a disable
+        // commits must not leave a session that works again once the user is enabled.
+        let done = sqlx::query(&self.sql("INSERT INTO sessions (token_sha256, user_id, created_at_ms, expires_at_ms) SELECT $1, id, $2, $3 FROM users WHERE id = $4 AND disabled = 0"))
             .bind(sha256_hex(token.as_bytes()))
-            .bind(user.id)
             .bind(now)
             .bind(now + ttl_ms)
+            .bind(user.id)
             .execute(&self.pool)
             .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Rejected {
+                code: "user_disabled",
+                message: format!("user {} is disabled; an administrator can enable it with `waiver user enable {}`", user.username, user.username),
+            });
+        }
         Ok(token)
     }
 

@@ -180,7 +180,10 @@ both!(
             [("clearance system", None), ("backup", None)]
         );
         assert_eq!(store.tokens(None).await.unwrap(), listed);
-        assert!(store.tokens(Some("nobody")).await.unwrap().is_empty());
+        match store.tokens(Some("nobdy")).await {
+            Err(StoreError::NotFound(m)) => assert!(m.contains("\"nobdy\""), "{m}"),
+            other => panic!("a misspelt user is not an empty list: {other:?}"),
+        }
 
         // Revoking the first: it stops at once (not after the cache's time), the second works.
         let revoked = store.revoke_token(&admin, listed[0].id).await.unwrap();
@@ -216,6 +219,25 @@ both!(
                 .unwrap(),
             None
         );
+        // No new token or session for a disabled user, and the refusal says why.
+        for refused in [
+            store
+                .create_token(&admin, "customs.qingdao", "third")
+                .await
+                .map(|_| ()),
+            store.create_session(&user, 3_600_000).await.map(|_| ()),
+        ] {
+            match refused {
+                Err(StoreError::Rejected { code, message }) => {
+                    assert_eq!(code, "user_disabled");
+                    assert!(
+                        message.contains("waiver user enable customs.qingdao"),
+                        "{message}"
+                    );
+                }
+                other => panic!("expected user_disabled, got {other:?}"),
+            }
+        }
         // Setting the state it already has changes nothing and is not an error.
         assert!(!store
             .set_user_disabled(&admin, "customs.qingdao", true)

@@ -36,7 +36,8 @@ pub enum UserCommand {
         #[arg(long)]
         affiliation: Option<String>,
     },
-    /// Disable a user: no sign-in, their sessions end and their API tokens stop working.
+    /// Disable a user: no sign-in, their sessions end and their API tokens stop working (in a
+    /// running server within 2 s).
     Disable { username: String },
     /// Enable a disabled user again (their API tokens work again; sessions do not come back).
     Enable { username: String },
@@ -79,7 +80,8 @@ pub enum TokenCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke an API token by its id (from `waiver token list`); it stops working at once.
+    /// Revoke an API token by its id (from `waiver token list`); a running server refuses it
+    /// within 2 s.
     Revoke { id: i64 },
 }
 

@@ -62,6 +62,7 @@ pub enum Action {
     ReadQuotaLedgers,
     /// Set country quotas and record imports counted outside Waiver.
     ManageQuotas,
+    ManageAccounts,
 }
 
 impl Action {
@@ -108,6 +109,7 @@ impl Action {
             Action::ReadQuotas => "read country quotas",
             Action::ReadQuotaLedgers => "read quota ledgers",
             Action::ManageQuotas => "set country quotas (officers, administrators)",
+            Action::ManageAccounts => "manage accounts and API tokens (administrators only)",
         }
     }
 }
@@ -162,6 +164,7 @@ pub fn permits(role: Option<Role>, action: Action) -> bool {
             Some(Role::Officer | Role::Customs | Role::Analyst | Role::Admin)
         ),
         Action::ManageQuotas => matches!(role, Some(Role::Officer | Role::Admin)),
+        Action::ManageAccounts => role == Some(Role::Admin),
         // Aggregates per programme, line and month name no importer and no allowance: public,
         // like the /utilisation page.
         Action::ReadUtilisation => true,

@@ -5,6 +5,7 @@
 //! whether the caller may act (deny by default), call the store, and answer either a JSON body
 //! or the one error envelope ([`error::ApiError`]). No SQL and no duty rules live here.
 
+pub mod accounts;
 pub mod api;
 pub mod applications;
 pub mod attachments;
@@ -182,6 +183,10 @@ pub fn router(state: AppState) -> Router {
         .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/enterprises/{code}", get(api::get_enterprise))
         .route("/me", get(api::me))
+        .route("/tokens", get(accounts::list))
+        .route("/tokens/{id}/revoke", post(accounts::revoke))
+        .route("/users/{username}/disable", post(accounts::disable))
+        .route("/users/{username}/enable", post(accounts::enable))
         .route("/audit/{entity_type}/{entity_id}", get(api::audit_trail))
         .route("/openapi.json", get(openapi::document))
         .fallback(api::not_found);

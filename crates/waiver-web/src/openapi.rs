@@ -24,7 +24,8 @@ use utoipa::{Modify, OpenApi};
         crate::scenarios::list, crate::scenarios::create, crate::scenarios::get, crate::scenarios::edit, crate::scenarios::archive,
         crate::scenarios::tariff, crate::scenarios::replay_lines, crate::scenarios::replay_recorded, crate::scenarios::landed_cost_api, crate::scenarios::aid_api,
         crate::refunds::generate, crate::refunds::list, crate::refunds::settle,
-        crate::quotas::list, crate::quotas::get, crate::quotas::create, crate::quotas::record_imports),
+        crate::quotas::list, crate::quotas::get, crate::quotas::create, crate::quotas::record_imports,
+        crate::accounts::list, crate::accounts::revoke, crate::accounts::disable, crate::accounts::enable),
     components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorBody, crate::api::ProgrammeOut, crate::api::ProgrammeList, crate::api::Health,
         crate::applications::ApplicationList, crate::applications::Screening, crate::session::SignIn, crate::api::EnterpriseOut,
         crate::review::InterestIn, crate::review::AssignIn, crate::review::ConflictIn, crate::review::ReviewOut, crate::review::AllowanceList,
@@ -36,7 +37,8 @@ use utoipa::{Modify, OpenApi};
         crate::scenarios::ReplayOut, crate::scenarios::QuoteIn, crate::scenarios::LandedIn, crate::scenarios::LandedRow, crate::scenarios::LandedOut, crate::scenarios::AidOut,
         crate::refunds::GenerateOut, crate::refunds::RefundOut, crate::refunds::RefundList,
         crate::quotas::QuotaOut, crate::quotas::QuotaList, crate::quotas::QuotaNoticeOut, crate::quotas::QuotaEntryOut,
-        crate::quotas::QuotaIn, crate::quotas::ImportsIn)),
+        crate::quotas::QuotaIn, crate::quotas::ImportsIn,
+        crate::accounts::TokenOut, crate::accounts::TokenList, crate::accounts::UserStateOut)),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;

@@ -66,6 +66,18 @@ async fn every_role_on_every_endpoint(app: &App) {
         ),
         (
             "GET",
+            "/api/v1/tokens".into(),
+            none.clone(),
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/users/user.analyst/enable".into(),
+            none.clone(),
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
             "/api/v1/audit/programme/CN-2020-MKT".into(),
             none.clone(),
             [401, 403, 403, 200, 403, 403, 200],
@@ -804,7 +816,119 @@ async fn attachments_keep_their_sha256_and_size_limit(app: &App) {
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
+async fn administrators_revoke_tokens_and_disable_users_at_once(app: &App) {
+    let admin = Some(app.token(Role::Admin));
+    let customs = app.token(Role::Customs).to_owned();
+    let analyst = app.token(Role::Analyst).to_owned();
+    // Both work, and are now in the server's token cache.
+    for t in [&customs, &analyst] {
+        assert_eq!(
+            app.call("GET", "/api/v1/me", Some(t), None).await.0,
+            StatusCode::OK
+        );
+    }
+    let (s, list) = app
+        .call("GET", "/api/v1/tokens?user=user.customs", admin, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["label"], "test");
+    assert!(items[0].get("revoked_at_ms").is_none(), "{list}");
+    assert!(
+        !list.to_string().contains("wvr_"),
+        "never the token itself: {list}"
+    );
+    let id = items[0]["id"].as_i64().unwrap();
+
+    // Revoked: refused at once, not after the cache's 2 s.
+    let (s, t) = app
+        .call("POST", &format!("/api/v1/tokens/{id}/revoke"), admin, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert!(t["revoked_at_ms"].as_i64().unwrap() > 0);
+    let (s, _) = app.call("GET", "/api/v1/me", Some(&customs), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, e) = app
+        .call("POST", &format!("/api/v1/tokens/{id}/revoke"), admin, None)
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("token_revoked"))
+    );
+    let (s, e) = app
+        .call("POST", "/api/v1/tokens/x1/revoke", admin, None)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"]["field"], "id", "{e}");
+    let (s, _) = app
+        .call("POST", "/api/v1/tokens/999999/revoke", admin, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Disabled: the analyst's token is refused at once; enabled: it works again.
+    let (s, u) = app
+        .call("POST", "/api/v1/users/user.analyst/disable", admin, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (u["disabled"].as_bool(), u["changed"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(
+        app.call("GET", "/api/v1/me", Some(&analyst), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, u) = app
+        .call("POST", "/api/v1/users/user.analyst/disable", admin, None)
+        .await;
+    assert_eq!(u["changed"], false);
+    let (s, _) = app
+        .call("POST", "/api/v1/users/user.analyst/enable", admin, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        app.call("GET", "/api/v1/me", Some(&analyst), None).await.0,
+        StatusCode::OK
+    );
+    // An administrator cannot lock themselves out; unknown users are 404.
+    let (s, e) = app
+        .call("POST", "/api/v1/users/user.admin/disable", admin, None)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, _) = app
+        .call("POST", "/api/v1/users/nobody.here/disable", admin, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The changes are in the users' audit trails, with the administrator as actor.
+    let (_, trail) = app
+        .call("GET", "/api/v1/audit/user/user.analyst", admin, None)
+        .await;
+    let actions: Vec<(String, String)> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(a, _)| a == "disable" || a == "enable")
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("disable".to_owned(), "user.admin".to_owned()),
+            ("enable".to_owned(), "user.admin".to_owned())
+        ],
+        "{trail}"
+    );
+}
+
 both!(
+    administrators_revoke_tokens_and_disable_users_at_once,
     every_role_on_every_endpoint,
     bad_requests_get_the_envelope_and_change_nothing,
     creating_a_programme_is_audited_with_the_officer_as_actor,

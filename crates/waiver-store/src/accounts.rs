@@ -485,7 +485,7 @@ impl Store {
             .transpose()?
             .ok_or_else(|| {
                 StoreError::NotFound(format!(
-                    "no API token with id {id}; `waiver token list` shows the ids"
+                    "no API token with id {id}; the token list (`waiver token list`, GET /api/v1/tokens) shows the ids"
                 ))
             })?;
         if done != 1 {
@@ -528,11 +528,20 @@ impl Store {
     ) -> Result<bool> {
         let state = i64::from(disabled);
         let mut tx = self.pool.begin().await?;
+        if disabled && self.dialect() == crate::Dialect::Postgres {
+            // Two administrators disabling each other at once: the second waits here for the
+            // first, then sees it (SQLite's write lock already orders them).
+            sqlx::query("SELECT id FROM users WHERE role = 'admin' AND disabled = 0 FOR UPDATE")
+                .fetch_all(&mut *tx)
+                .await?;
+        }
         // The write comes first and only changes a user in the other state: of two concurrent
-        // calls one changes it (and writes the audit entry), the other finds nothing to do.
-        let done = sqlx::query(
-            &self.sql("UPDATE users SET disabled = $1 WHERE username = $2 AND disabled <> $1"),
-        )
+        // calls one changes it (and writes the audit entry), the other finds nothing to do. The
+        // last enabled administrator is not disabled.
+        let done = sqlx::query(&self.sql(
+            "UPDATE users SET disabled = $1 WHERE username = $2 AND disabled <> $1 \
+             AND ($1 = 0 OR role <> 'admin' OR EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.disabled = 0 AND o.username <> $2))",
+        ))
         .bind(state)
         .bind(username)
         .execute(&mut *tx)
@@ -540,7 +549,13 @@ impl Store {
         .rows_affected();
         if done == 0 {
             tx.rollback().await?;
-            self.user_state(username).await?;
+            let (_, was_disabled) = self.user_state(username).await?;
+            if was_disabled != disabled {
+                return Err(StoreError::Rejected {
+                    code: "last_admin",
+                    message: format!("{username} is the last enabled administrator; enable or add another administrator first (`waiver user add NAME --role admin`)"),
+                });
+            }
             return Ok(false);
         }
         if disabled {

@@ -255,6 +255,33 @@ both!(
             Err(StoreError::NotFound(_))
         ));
 
+        // The last enabled administrator cannot be disabled (nobody could administer).
+        for name in ["admin.wu", "admin.ma"] {
+            let admin_user = NewUser {
+                username: Username::parse(name).unwrap(),
+                display_name: name.into(),
+                role: Role::Admin,
+                enterprise: None,
+                affiliation: None,
+            };
+            store
+                .create_user(&Actor::system(), &admin_user, "correct horse battery")
+                .await
+                .unwrap();
+        }
+        assert!(store
+            .set_user_disabled(&admin, "admin.wu", true)
+            .await
+            .unwrap());
+        match store.set_user_disabled(&admin, "admin.ma", true).await {
+            Err(StoreError::Rejected { code, .. }) => assert_eq!(code, "last_admin"),
+            other => panic!("expected last_admin, got {other:?}"),
+        }
+        assert!(
+            store.user("admin.ma").await.unwrap().is_some(),
+            "still enabled"
+        );
+
         // Each change is in the user's audit trail, by whom it was made.
         let trail = store.audit_trail("user", "customs.qingdao").await.unwrap();
         let actions: Vec<_> = trail

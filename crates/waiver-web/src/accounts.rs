@@ -65,7 +65,7 @@ fn username(field: &str, raw: &str) -> Res<Username> {
 
 /// API tokens, oldest first (administrators).
 #[utoipa::path(get, path = "/api/v1/tokens", params(TokenFilter),
-    responses((status = 200, body = TokenList), (status = 404, body = crate::error::ErrorEnvelope)),
+    responses((status = 200, body = TokenList), (status = 401, body = crate::error::ErrorEnvelope), (status = 403, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope), (status = 404, description = "no such user", body = crate::error::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn list(
     AxState(s): AxState<AppState>,
@@ -86,7 +86,7 @@ pub async fn list(
 
 /// Revokes an API token by its id (administrators); this server refuses it from now on.
 #[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", params(("id" = i64, Path,)),
-    responses((status = 200, body = TokenOut), (status = 404, body = crate::error::ErrorEnvelope),
+    responses((status = 200, body = TokenOut), (status = 401, body = crate::error::ErrorEnvelope), (status = 403, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope), (status = 404, body = crate::error::ErrorEnvelope),
         (status = 409, description = "`token_revoked`: it already was", body = crate::error::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn revoke(
@@ -96,9 +96,10 @@ pub async fn revoke(
 ) -> Res<Json<TokenOut>> {
     authorize(&caller, Action::ManageAccounts)?;
     let id: i64 = id.parse().map_err(|_| {
+        let shown: String = id.chars().take(40).collect();
         ApiError::validation(
             "id",
-            format!("`{id}` is not a token id; GET /api/v1/tokens lists them"),
+            format!("`{shown}` is not a token id (a whole number); GET /api/v1/tokens lists them"),
         )
     })?;
     let t = s
@@ -117,8 +118,9 @@ async fn set_disabled(
     authorize(caller, Action::ManageAccounts)?;
     let name = username("username", name)?;
     if disabled && name.as_str() == caller.name() {
-        return Err(ApiError::validation(
-            "username",
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "self_disable",
             "administrators cannot disable themselves; ask another administrator",
         ));
     }
@@ -135,7 +137,8 @@ async fn set_disabled(
 
 /// Disables a user (administrators): no sign-in, sessions ended, API tokens refused.
 #[utoipa::path(post, path = "/api/v1/users/{username}/disable", params(("username" = String, Path,)),
-    responses((status = 200, body = UserStateOut), (status = 404, body = crate::error::ErrorEnvelope)),
+    responses((status = 200, body = UserStateOut), (status = 401, body = crate::error::ErrorEnvelope), (status = 403, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope), (status = 404, body = crate::error::ErrorEnvelope),
+        (status = 409, description = "`last_admin`, or `self_disable`", body = crate::error::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn disable(
     AxState(s): AxState<AppState>,
@@ -147,7 +150,7 @@ pub async fn disable(
 
 /// Enables a disabled user again (administrators); their API tokens work again.
 #[utoipa::path(post, path = "/api/v1/users/{username}/enable", params(("username" = String, Path,)),
-    responses((status = 200, body = UserStateOut), (status = 404, body = crate::error::ErrorEnvelope)),
+    responses((status = 200, body = UserStateOut), (status = 401, body = crate::error::ErrorEnvelope), (status = 403, body = crate::error::ErrorEnvelope), (status = 422, body = crate::error::ErrorEnvelope), (status = 404, body = crate::error::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn enable(
     AxState(s): AxState<AppState>,

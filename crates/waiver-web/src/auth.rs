@@ -3,6 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use waiver_domain::accounts::Role;
 use waiver_store::User;
 
@@ -62,6 +63,7 @@ pub enum Action {
     ReadQuotaLedgers,
     /// Set country quotas and record imports counted outside Waiver.
     ManageQuotas,
+    /// List and revoke API tokens, disable and enable users.
     ManageAccounts,
 }
 
@@ -226,6 +228,13 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller(Some(user)));
         }
         match crate::session::cookie(&parts.headers) {
+            // A browser's cookie rides along on requests other sites make it send: a change made
+            // with a session must come from Waiver's own pages (machine clients send a token).
+            Some(_) if cross_site(parts) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "a change made with a session cookie must come from Waiver's own pages; machine clients send `Authorization: Bearer <token>`",
+            )),
             // An expired or unknown session is a request to sign in again.
             Some(token) => Ok(Caller(Some(
                 state
@@ -236,5 +245,27 @@ impl FromRequestParts<AppState> for Caller {
             ))),
             None => Ok(Caller(None)),
         }
+    }
+}
+
+/// Whether an unsafe request (POST, PUT, DELETE…) comes from another site, as the browser tells:
+/// `Sec-Fetch-Site` when sent, else `Origin` against `Host`. Requests with neither (not from a
+/// browser, or a very old one) pass; browsers send `Origin` on every cross-origin POST.
+fn cross_site(parts: &Parts) -> bool {
+    if parts.method.is_safe() {
+        return false;
+    }
+    let header =
+        |name: axum::http::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header(axum::http::HeaderName::from_static("sec-fetch-site")) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (
+        header(axum::http::header::ORIGIN),
+        header(axum::http::header::HOST),
+    ) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h) != Some(host),
+        (Some(_), None) => true,
+        _ => false,
     }
 }

@@ -10,7 +10,8 @@ use waiver_store::StoreError;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable, machine-readable: `bad_request`, `invalid_json`, `validation`, `unauthenticated`,
-    /// `forbidden`, `not_found`, `conflict`, `declaration_exists`, `declaration_cancelled`,
+    /// `forbidden`, `cross_site`, `not_found`, `conflict`, `declaration_exists`,
+    /// `declaration_cancelled`, `token_revoked`, `user_disabled`, `last_admin`, `self_disable`,
     /// `payload_too_large`, `internal`.
     pub code: &'static str,
     /// What is wrong and how to fix it.

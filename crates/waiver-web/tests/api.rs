@@ -682,6 +682,45 @@ async fn browsers_sign_in_with_an_http_only_same_site_cookie(app: &App) {
     )
     .await;
     assert_eq!(me.status(), StatusCode::OK);
+    // A change made with the cookie from another site's page is refused (the browser says
+    // where a request comes from); from Waiver's own pages it goes through.
+    let programme = |headers: &[(&str, &str)]| {
+        let mut r = Request::post("/api/v1/programmes")
+            .header("cookie", &pair)
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.body(Body::from(new_programme("CN-CSRF-1"))).unwrap()
+    };
+    for refused in [
+        programme(&[("sec-fetch-site", "cross-site")]),
+        programme(&[("sec-fetch-site", "same-site")]),
+        programme(&[
+            ("origin", "https://evil.example"),
+            ("host", "waiver.example"),
+        ]),
+    ] {
+        let resp = raw(app, refused).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let err: Value =
+            serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(err["error"]["code"], "cross_site");
+    }
+    assert!(
+        app.db.store.programme("CN-CSRF-1").await.unwrap().is_none(),
+        "nothing was created"
+    );
+    let resp = raw(
+        app,
+        programme(&[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "https://waiver.example"),
+            ("host", "waiver.example"),
+        ]),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
     let out = raw(
         app,
         Request::delete("/api/v1/session")
@@ -891,11 +930,27 @@ async fn administrators_revoke_tokens_and_disable_users_at_once(app: &App) {
         app.call("GET", "/api/v1/me", Some(&analyst), None).await.0,
         StatusCode::OK
     );
-    // An administrator cannot lock themselves out; unknown users are 404.
+    // An administrator cannot lock themselves out; unknown users are 404, bad names 422.
     let (s, e) = app
         .call("POST", "/api/v1/users/user.admin/disable", admin, None)
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("self_disable")),
+        "{e}"
+    );
+    let (s, _) = app
+        .call("GET", "/api/v1/tokens?user=nobody.here", admin, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, e) = app
+        .call("GET", "/api/v1/tokens?user=No%20Body", admin, None)
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("user")),
+        "{e}"
+    );
     let (s, _) = app
         .call("POST", "/api/v1/users/nobody.here/disable", admin, None)
         .await;

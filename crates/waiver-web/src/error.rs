@@ -140,3 +140,32 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 #[derive(axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct JsonBody<T>(pub T);
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> ApiError {
+        // serde_urlencoded says `field: problem` (e.g. `limit: invalid digit found in string`).
+        let text = r.body_text();
+        let detail = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text);
+        let field = detail
+            .split_once(": ")
+            .map(|(f, _)| f)
+            .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        let e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            format!("the query string does not fit: {detail}; see the parameters in /api/v1/openapi.json"),
+        );
+        match field {
+            Some(f) => e.field(f),
+            None => e,
+        }
+    }
+}
+
+/// Query parameters whose rejections become the envelope (named `Query` like axum's, which
+/// utoipa recognises by name to document the parameters as query parameters).
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);

@@ -410,6 +410,24 @@ async fn bad_requests_get_the_envelope_and_change_nothing(app: &App) {
         (s, json["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
     );
+    // Query parameters that do not parse get the envelope too, naming the parameter.
+    for uri in [
+        "/api/v1/applications?limit=abc",
+        "/api/v1/applications?offset=-x",
+    ] {
+        let (s, json) = app.call("GET", uri, Some(&officer), None).await;
+        assert_eq!(
+            (s, json["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")),
+            "{uri}: {json}"
+        );
+        let field = uri.split(['?', '=']).nth(1).unwrap();
+        assert_eq!(json["error"]["field"], field, "{json}");
+        assert!(json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("openapi.json"));
+    }
     let (s, json) = app
         .call("GET", "/api/v1/me", Some("wvr_forged"), None)
         .await;

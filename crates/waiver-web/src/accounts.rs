@@ -2,7 +2,7 @@
 //! users (disable, enable). A revocation or a disable here takes effect at once in this server
 //! (its token cache is forgotten); each change is an audit entry on the user.
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::State as AxState;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,6 +11,7 @@ use waiver_store::{Actor, TokenInfo};
 
 use crate::auth::{authorize, Action, Caller};
 use crate::error::ApiError;
+use crate::error::Path;
 use crate::error::Query;
 use crate::AppState;
 

@@ -1,6 +1,6 @@
 //! Handlers of the JSON API.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
@@ -9,6 +9,7 @@ use waiver_domain::programme::ProgrammeSpec;
 use waiver_store::{AuditEntry, User};
 
 use crate::auth::{authorize, Action, Caller};
+use crate::error::Path;
 use crate::error::{ApiError, JsonBody};
 use crate::AppState;
 

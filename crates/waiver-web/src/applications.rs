@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use waiver_domain::BjTime;
 use waiver_store::{Actor, Application, Scope};
 
 use crate::auth::{authorize, Action, Caller};
+use crate::error::Path;
 use crate::error::Query;
 use crate::error::{ApiError, JsonBody};
 use crate::AppState;

@@ -1,7 +1,7 @@
 //! Attachments of an application: uploaded as the raw request body, stored with SHA-256.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -13,6 +13,7 @@ use waiver_store::{Actor, Attachment};
 use crate::applications::load;
 use crate::auth::{authorize, Action, Caller};
 use crate::error::ApiError;
+use crate::error::Path;
 use crate::error::Query;
 use crate::AppState;
 

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::State as AxState;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -31,6 +31,7 @@ use waiver_store::declarations::{
 use waiver_store::{Actor, ProductExclusion, StoreError};
 
 use crate::auth::{authorize, Action, Caller};
+use crate::error::Path;
 use crate::error::Query;
 use crate::error::{ApiError, JsonBody};
 use crate::AppState;

@@ -169,3 +169,86 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
+
+/// A path rejection as the envelope; `names` are the route's parameter names, in order (to
+/// name the field when axum cannot).
+fn path_error(r: axum::extract::rejection::PathRejection, names: &[String]) -> ApiError {
+    use axum::extract::path::ErrorKind;
+    use axum::extract::rejection::PathRejection;
+    let PathRejection::FailedToDeserializePathParams(e) = r else {
+        // The route and the handler disagree: a bug of ours, not of the request.
+        tracing::error!(error = %r.body_text(), "path parameters missing");
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not complete the request; it has been logged",
+        );
+    };
+    let (key, value, expected) = match e.kind() {
+        ErrorKind::ParseErrorAtKey {
+            key,
+            value,
+            expected_type,
+        } => (Some(key.as_str()), value, *expected_type),
+        ErrorKind::ParseErrorAtIndex {
+            index,
+            value,
+            expected_type,
+        } => (names.get(*index).map(String::as_str), value, *expected_type),
+        ErrorKind::ParseError {
+            value,
+            expected_type,
+        } => (
+            (names.len() == 1).then(|| names[0].as_str()),
+            value,
+            *expected_type,
+        ),
+        _ => return ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()),
+    };
+    let shown: String = value.chars().take(40).collect();
+    let expected = match expected {
+        "i64" | "i32" | "u32" | "u64" => "a whole number",
+        other => other,
+    };
+    let e = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+        format!(
+            "`{shown}` in the path is not a valid {}: expected {expected}",
+            key.unwrap_or("parameter")
+        ),
+    );
+    match key {
+        Some(k) => e.field(k),
+        None => e,
+    }
+}
+
+/// Path parameters whose rejections become the envelope (named like axum's `Path`, which utoipa
+/// recognises by name, as [`Query`] is).
+pub struct Path<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(r) => {
+                let names: Vec<String> =
+                    axum::extract::RawPathParams::from_request_parts(parts, state)
+                        .await
+                        .map(|p| p.iter().map(|(k, _)| k.to_owned()).collect())
+                        .unwrap_or_default();
+                Err(path_error(r, &names))
+            }
+        }
+    }
+}

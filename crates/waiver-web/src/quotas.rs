@@ -8,7 +8,7 @@
 //! outside Waiver's declarations (`POST …/imports`). Declarations draw quotas by themselves
 //! (see `declarations.rs`).
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,7 @@ use waiver_store::quotas::{NewQuota, QuotaEntry, QuotaNotice, QuotaRecord};
 use waiver_store::Actor;
 
 use crate::auth::{authorize, permits, Action, Caller};
+use crate::error::Path;
 use crate::error::{ApiError, JsonBody};
 use crate::AppState;
 

@@ -14,7 +14,7 @@
 //! a `409` `refund_claim_withdrawn`. Generating again after an amendment claims for the new
 //! revision.
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::State as AxState;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -29,6 +29,7 @@ use waiver_store::Actor;
 use crate::auth::{authorize, Action, Caller};
 use crate::declarations::{DeclarationIn, Format};
 use crate::error::ApiError;
+use crate::error::Path;
 use crate::error::Query;
 use crate::AppState;
 

@@ -3,7 +3,7 @@
 //! countersignatures, appeals, allowances, policy changes, notifications, the public register
 //! and service-level figures.
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::State as AxState;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -25,6 +25,7 @@ use waiver_store::{
 
 use crate::applications::{load, now, problems};
 use crate::auth::{authorize, Action, Caller};
+use crate::error::Path;
 use crate::error::Query;
 use crate::error::{ApiError, JsonBody};
 use crate::AppState;

@@ -3,7 +3,7 @@
 //!
 //! Scenarios are validated against the loaded schedule before the store sees them.
 
-use axum::extract::{Path, State as AxState};
+use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use waiver_domain::{assess, BjTime, Currency, Fen, Lift, LineInput, Origin, Sche
 use waiver_store::{Actor, ScenarioRecord, ScenarioSummary, ScenarioVersion};
 
 use crate::auth::{authorize, Action, Caller};
+use crate::error::Path;
 use crate::error::Query;
 use crate::error::{ApiError, JsonBody};
 use crate::AppState;

@@ -428,6 +428,30 @@ async fn bad_requests_get_the_envelope_and_change_nothing(app: &App) {
             .unwrap()
             .contains("openapi.json"));
     }
+    // So do path parameters that do not parse.
+    let (s, json) = app
+        .call("GET", "/api/v1/scenarios/first", Some(&officer), None)
+        .await;
+    assert_eq!(
+        (
+            s,
+            json["error"]["code"].as_str(),
+            json["error"]["field"].as_str()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("validation"),
+            Some("id")
+        ),
+        "{json}"
+    );
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`first`"),
+        "{json}"
+    );
     let (s, json) = app
         .call("GET", "/api/v1/me", Some("wvr_forged"), None)
         .await;

@@ -391,7 +391,7 @@ impl Store {
         check_name("label", label)?;
         let Some(user) = self.user(username).await? else {
             // Say why: no such user, or a disabled one.
-            self.user_state(username).await?;
+            self.user_disabled(username).await?;
             return Err(StoreError::Rejected {
                 code: "user_disabled",
                 message: format!("user {username} is disabled; enable it first with `waiver user enable {username}`"),
@@ -430,7 +430,7 @@ impl Store {
     pub async fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>> {
         let rows = match username {
             Some(name) => {
-                self.user_state(name).await?;
+                self.user_disabled(name).await?;
                 sqlx::query(&self.sql_owned(format!(
                     "{TOKEN_SELECT} WHERE u.username = $1 ORDER BY t.id"
                 )))
@@ -447,9 +447,9 @@ impl Store {
         rows.iter().map(token_from_row).collect()
     }
 
-    /// A user's id and whether they are disabled; NotFound names the user.
-    async fn user_state(&self, username: &str) -> Result<(i64, bool)> {
-        let row = sqlx::query(&self.sql("SELECT id, disabled FROM users WHERE username = $1"))
+    /// Whether a user is disabled; NotFound names the user.
+    async fn user_disabled(&self, username: &str) -> Result<bool> {
+        let row = sqlx::query(&self.sql("SELECT disabled FROM users WHERE username = $1"))
             .bind(username)
             .fetch_optional(&self.pool)
             .await?
@@ -458,7 +458,7 @@ impl Store {
                     "no user {username:?}; check the spelling (user names are case-sensitive)"
                 ))
             })?;
-        Ok((row.try_get(0)?, row.try_get::<i64, _>(1)? == 1))
+        Ok(row.try_get::<i64, _>(0)? == 1)
     }
 
     /// Revokes an API token by its id (see [`Store::tokens`]). It stops working at once in this
@@ -549,8 +549,7 @@ impl Store {
         .rows_affected();
         if done == 0 {
             tx.rollback().await?;
-            let (_, was_disabled) = self.user_state(username).await?;
-            if was_disabled != disabled {
+            if self.user_disabled(username).await? != disabled {
                 return Err(StoreError::Rejected {
                     code: "last_admin",
                     message: format!("{username} is the last enabled administrator; enable or add another administrator first (`waiver user add NAME --role admin`)"),
@@ -586,8 +585,8 @@ impl Store {
 
     /// The user a bearer token belongs to, if it exists and is not revoked.
     /// Known tokens are remembered for [`crate::db::TOKEN_CACHE_TTL`], so a machine client's
-    /// requests do not each queue for a database read; a token revoked or a user disabled in the
-    /// database stops working within that time.
+    /// requests do not each queue for a database read: a token revoked or a user disabled by
+    /// this process stops working at once, by another process within that time.
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
         let digest = token_digest(token);
         let generation = match self.cache.token(&digest) {

@@ -628,7 +628,8 @@ impl Store {
     /// of its origins and years, the audit chain's head) in ONE call to the connection's thread,
     /// as several statements whose rows are told apart by a last column naming the statement.
     /// Each call to that thread is a hand-over between threads, which under load cost more than
-    /// the statements. `None`, having read nothing, when a statement would pass SQLite's limits. The transaction is `BEGIN IMMEDIATE`, so nothing moves under what it reads.
+    /// the statements. `None`, having read nothing, when a statement would pass SQLite's limits.
+    /// The transaction is `BEGIN IMMEDIATE`, so nothing moves under what it reads.
     async fn read_batch_sqlite(
         &self,
         tx: &mut Transaction<'_, Any>,

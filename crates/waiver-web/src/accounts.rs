@@ -94,16 +94,9 @@ pub async fn list(
 pub async fn revoke(
     AxState(s): AxState<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> Res<Json<TokenOut>> {
     authorize(&caller, Action::ManageAccounts)?;
-    let id: i64 = id.parse().map_err(|_| {
-        let shown: String = id.chars().take(40).collect();
-        ApiError::validation(
-            "id",
-            format!("`{shown}` is not a token id (a whole number); GET /api/v1/tokens lists them"),
-        )
-    })?;
     let t = s
         .store
         .revoke_token(&Actor::user(caller.name()), id)
